@@ -1,0 +1,1 @@
+"""Backends: `reference` (numpy interpreter, the oracle) and `llvm` (native code)."""

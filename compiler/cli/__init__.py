@@ -1,0 +1,1 @@
+"""The `aicc` command line."""
