@@ -17,6 +17,7 @@ $(STAMP): pyproject.toml
 setup: $(STAMP)
 
 demo: $(STAMP)
+	mkdir -p build
 	$(BIN)/aicc opt docs/examples/mlp.ir -O2 --print-ir-after all --time-passes -o build/mlp.opt.ir
 	$(BIN)/aicc run build/mlp.opt.ir --seed 0
 

@@ -5,14 +5,12 @@ from typing import Mapping
 
 import numpy as np
 
-from compiler.errors import AiccError
+from compiler.ir.evaluate import EvaluationError, evaluate_graph
 from compiler.ir.graph import Graph
-from compiler.ir.types import TensorType
-from compiler.ops.registry import get_op, make_call
 
 
-class InterpreterError(AiccError):
-    pass
+# One error type for everything the interpreter rejects: bad feeds and failing kernels.
+InterpreterError = EvaluationError
 
 
 def check_feed(graph: Graph, feeds: Mapping[str, np.ndarray]) -> dict:
@@ -49,32 +47,6 @@ def check_feed(graph: Graph, feeds: Mapping[str, np.ndarray]) -> dict:
 
 def run_graph(graph: Graph, feeds: Mapping[str, np.ndarray], check_types: bool = True) -> dict:
     """Run `graph` on `feeds` ({input name: array}); returns {output name: array}."""
-    env: dict[int, np.ndarray] = {}
     named = check_feed(graph, feeds)
-    for v in graph.inputs:
-        env[id(v)] = named[v.name]
-    for c in graph.constants:
-        env[id(c)] = c.data
-    for node in graph.nodes:
-        op = get_op(node.op)
-        args = [env[id(v)] if v is not None else None for v in node.inputs]
-        types = [TensorType(a.dtype, a.shape) if a is not None else None for a in args]
-        call = make_call(op, node.name or node.outputs[0].name, node.attrs, types, args,
-                         len(node.outputs))
-        try:
-            results = op.compute(call)
-        except AiccError:
-            raise
-        except Exception as e:  # a kernel failure is reported with the node that caused it
-            raise InterpreterError(f"{node.describe()} failed in the reference interpreter: "
-                                   f"{type(e).__name__}: {e}") from e
-        if len(results) != len(node.outputs):
-            raise InterpreterError(f"{node.describe()}: kernel returned {len(results)} results, "
-                                   f"expected {len(node.outputs)}")
-        for out, r in zip(node.outputs, results):
-            r = np.asarray(r)
-            if check_types and r.dtype != out.type.dtype.np_dtype:
-                raise InterpreterError(f"{node.describe()}: result %{out.name} has dtype {r.dtype}, "
-                                       f"declared {out.type.dtype}")
-            env[id(out)] = r
-    return {v.name: env[id(v)] for v in graph.outputs}
+    results = evaluate_graph(graph, [named[v.name] for v in graph.inputs], check_types)
+    return dict(zip(graph.output_names, results))

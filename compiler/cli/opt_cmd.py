@@ -5,12 +5,12 @@ import sys
 
 from ..errors import AiccError
 from ..ir.parser import parse_graph
-from ..ir.printer import print_graph
+from ..ir.printer import ELIDE_THRESHOLD, print_graph
 from ..ir.serialize import load_graph, save_graph
 from .. import plugins
 from ..transform import (CrashReproducerInstrument, PassContext, PassManager,
                          PassStatisticsInstrument, PassTimingInstrument, PrintIRInstrument,
-                         list_passes)
+                         list_passes, parse_pipeline)
 
 NAME = "opt"
 HELP = "run graph passes over an IR file (mlir-opt style)"
@@ -85,6 +85,10 @@ def run(args) -> int:
         graph = load_graph(args.file)
     opt_level = 2 if args.opt_level is None else args.opt_level
     pipeline = args.passes if args.passes is not None else plugins.default_pipeline(opt_level)
+    passes = parse_pipeline(pipeline)
+    # Passes named explicitly run whatever their opt level; -O gates only the default pipeline.
+    required = sorted({p.name for p in passes} - set(args.disable_pass)) \
+        if args.passes is not None else ()
 
     instruments = []
     timing = PassTimingInstrument() if args.time_passes else None
@@ -96,17 +100,18 @@ def run(args) -> int:
     if args.crash_reproducer:
         instruments.append(CrashReproducerInstrument(args.crash_reproducer))
     instruments += [i for i in (timing, stats) if i is not None]
-    ctx = PassContext(opt_level=opt_level, disabled=args.disable_pass, instruments=instruments,
+    ctx = PassContext(opt_level=opt_level, required=required, disabled=args.disable_pass,
+                      instruments=instruments,
                       verify=not args.no_verify, debug=getattr(args, "debug", False))
     with ctx:
-        graph = PassManager(pipeline).run(graph, ctx)
+        graph = PassManager(passes).run(graph, ctx)
     if stats is not None:
         print(stats.report(), file=sys.stderr)
     if timing is not None:
         print(timing.table(), file=sys.stderr)
     if args.output:
-        for path in save_graph(graph, args.output) if not args.print_constants else \
-                save_graph(graph, args.output, elide_threshold=1 << 62):
+        threshold = (1 << 62) if args.print_constants else ELIDE_THRESHOLD
+        for path in save_graph(graph, args.output, elide_threshold=threshold):
             print(f"wrote {path}", file=sys.stderr)
     else:
         sys.stdout.write(print_graph(graph, elide_large=not args.print_constants))

@@ -101,6 +101,9 @@ class Graph:
         self.name = name
         self.inputs: list[Value] = []
         self.outputs: list[Value] = []
+        # The names callers see for the outputs. None means "the value's own name"; a name is
+        # pinned when an output's value is replaced, so a pass never renames a model's outputs.
+        self._output_names: list[Optional[str]] = []
         self.constants: list[Value] = []
         self.nodes: list[Node] = []
         self.attrs: dict = {}
@@ -177,14 +180,26 @@ class Graph:
             self._insert_at += 1
         return node
 
-    def op(self, op: str, *inputs: Optional[Value], num_outputs: int = 1, name: str = "",
+    def op(self, op: str, *inputs: Optional[Value], n_outputs: int = 1, name: str = "",
            **attrs):
-        """Builder shorthand: `y = g.op("Add", a, b)`; several outputs come back as a tuple."""
-        node = self.create_node(op, list(inputs), attrs, num_outputs=num_outputs, name=name)
+        """Builder shorthand: `y = g.op("Add", a, b)`; several outputs come back as a tuple.
+        (`n_outputs`, not `num_outputs`, which is an attribute of Split.)"""
+        node = self.create_node(op, list(inputs), attrs, num_outputs=n_outputs, name=name)
         return node.outputs[0] if len(node.outputs) == 1 else tuple(node.outputs)
 
-    def set_outputs(self, values: Iterable[Value]) -> None:
+    def set_outputs(self, values: Iterable[Value], names: Optional[Sequence[str]] = None) -> None:
+        """Set the graph results; `names` (default: the values' names) are what callers see."""
         self.outputs = list(values)
+        if names is None:
+            self._output_names = [None] * len(self.outputs)
+        else:
+            if len(names) != len(self.outputs):
+                raise ValueError(f"{len(self.outputs)} outputs but {len(names)} names")
+            self._output_names = [None if n == v.name else n for n, v in zip(names, self.outputs)]
+
+    @property
+    def output_names(self) -> list[str]:
+        return [n if n is not None else v.name for n, v in zip(self._output_names, self.outputs)]
 
     @contextlib.contextmanager
     def inserting_before(self, node: Node):
@@ -215,7 +230,9 @@ class Graph:
             count += 1
         for k, o in enumerate(self.outputs):
             if o is old:
+                name = self._output_names[k] or old.name
                 self.outputs[k] = new
+                self._output_names[k] = None if name == new.name else name
                 count += 1
         return count
 
@@ -275,7 +292,7 @@ class Graph:
                                 output_names=[o.name for o in n.outputs])
             for o, no in zip(n.outputs, new.outputs):
                 vmap[id(o)] = no
-        g.outputs = [vmap[id(o)] for o in self.outputs]
+        g.set_outputs([vmap[id(o)] for o in self.outputs], self.output_names)
         return g
 
     def __str__(self) -> str:

@@ -131,6 +131,8 @@ class _Parser:
             return self.parse_graph()
         if self.accept("dense"):
             return self.parse_dense()
+        if self.at("{"):
+            return self.parse_attr_dict()
         if self.accept("["):
             items = []
             while not self.at("]"):
@@ -147,11 +149,15 @@ class _Parser:
         while not self.at("}"):
             if attrs:
                 self.expect(",", "between attributes")
-            key = self.expect_kind("ident", "an attribute name")
-            if key.text in attrs:
-                raise self.error(f"attribute '{key.text}' given twice", key)
-            self.expect("=", f"after attribute name '{key.text}'")
-            attrs[key.text] = self.parse_attr_value()
+            key = self.tok
+            if key.kind not in ("ident", "string"):
+                raise self.error("expected an attribute name")
+            self.i += 1
+            name = json.loads(key.text) if key.kind == "string" else key.text
+            if name in attrs:
+                raise self.error(f"attribute '{name}' given twice", key)
+            self.expect("=", f"after attribute name '{name}'")
+            attrs[name] = self.parse_attr_value()
         self.i += 1
         return attrs
 
@@ -180,15 +186,17 @@ class _Parser:
         while not self.at("return"):
             self.parse_statement(g, scope, define)
         self.i += 1
-        outs = []
+        outs, names = [], []
         while True:
             t = self.expect_kind("value", "a returned value like %y")
             if t.name not in scope:
                 raise self.error(f"use of undefined value %{t.name}", t)
             outs.append(scope[t.name])
+            names.append(json.loads(self.expect_kind("string", 'an output name like "y"').text)
+                         if self.accept("as") else t.name)
             if not self.accept(","):
                 break
-        g.set_outputs(outs)
+        g.set_outputs(outs, names)
         self.expect("}", "to close the graph body")
         return g
 

@@ -74,6 +74,9 @@ def format_attr(value, indent: str, elide: bool) -> str:
         return format_tensor(value)
     if isinstance(value, str):
         return json.dumps(value)
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{_attr_key(k)} = {format_attr(v, indent, elide)}"
+                               for k, v in value.items()) + "}"
     if isinstance(value, (list, tuple)):
         return "[" + ", ".join(format_attr(v, indent, elide) for v in value) + "]"
     return format_scalar(value)
@@ -82,6 +85,10 @@ def format_attr(value, indent: str, elide: bool) -> str:
 def is_elided(data: np.ndarray, threshold: int = ELIDE_THRESHOLD) -> bool:
     """Does the elided form print this constant as a `@name` reference (rather than inline)?"""
     return data.size > threshold and not _is_splat(data)
+
+
+def _attr_key(key: str) -> str:
+    return key if re.match(r"^[A-Za-z_][A-Za-z0-9_.]*$", key) else json.dumps(key)
 
 
 def _const_line(v, elide: bool, threshold: int) -> str:
@@ -97,7 +104,7 @@ def _node_line(node, indent: str, elide: bool) -> str:
     args = ", ".join(format_name("%", v.name) if v is not None else "_" for v in node.inputs)
     text = f"{outs} = {node.op}({args})"
     if node.attrs:
-        items = ", ".join(f"{k} = {format_attr(node.attrs[k], indent, elide)}"
+        items = ", ".join(f"{_attr_key(k)} = {format_attr(node.attrs[k], indent, elide)}"
                           for k in sorted(node.attrs))
         text += " {" + items + "}"
     text += " : " + ", ".join(str(o.type) for o in node.outputs)
@@ -112,11 +119,13 @@ def _graph_text(g, indent: str, elide: bool, threshold: int = ELIDE_THRESHOLD) -
     head = f"graph {format_name('@', g.name)}({params})"
     if g.attrs:
         head += " attributes {" + ", ".join(
-            f"{k} = {format_attr(g.attrs[k], inner, elide)}" for k in sorted(g.attrs)) + "}"
+            f"{_attr_key(k)} = {format_attr(g.attrs[k], inner, elide)}" for k in sorted(g.attrs)) + "}"
     lines = [head + " {"]
     lines += [inner + _const_line(c, elide, threshold) for c in g.constants]
     lines += [inner + _node_line(n, inner, elide) for n in g.nodes]
-    lines.append(inner + "return " + ", ".join(format_name("%", o.name) for o in g.outputs))
+    rets = [format_name("%", o.name) + ("" if name == o.name else f" as {json.dumps(name)}")
+            for o, name in zip(g.outputs, g.output_names)]
+    lines.append(inner + "return " + ", ".join(rets))
     lines.append(indent + "}")
     return "\n".join(lines)
 

@@ -108,3 +108,7 @@ def verify(graph) -> None:
     for o in graph.outputs:
         if id(o) not in defined:
             _fail(f"graph @{graph.name}", f"output %{o.name} is not defined in the graph")
+    names = graph.output_names
+    if len(set(names)) != len(names):
+        dup = next(n for n in names if names.count(n) > 1)
+        _fail(f"graph @{graph.name}", f"output name '{dup}' is used for more than one output")

@@ -38,7 +38,7 @@ def _common(call, x_shape, w_shape):
         ks = [int(k) for k in ks]
         if len(ks) != n:
             raise call.error(f"kernel_shape {ks} has {len(ks)} values; expected {n}")
-        for i, (a, b) in enumerate(zip(ks, kernel)):
+        for a, b in zip(ks, kernel):
             if _known(b) and a != b:
                 raise call.error(f"kernel_shape {ks} does not match W spatial shape {fmt(kernel)}")
         kernel = ks

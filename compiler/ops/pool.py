@@ -112,21 +112,21 @@ def _argmax_indices(call, x, g, win, y):
     if x.dtype.kind == "f":
         hit |= np.isnan(flat) & np.isnan(ym)
     hit &= valid
-    tap = np.argmax(hit, axis=-1) if K else np.zeros(lead, np.int64)
+    tap = np.argmax(hit, axis=-1)
     spatial = x.shape[2:]
     if get_flag(call, "storage_order"):
         mult = [math.prod(spatial[:i]) for i in range(n)]
     else:
         mult = [math.prod(spatial[i + 1:]) for i in range(n)]
-    taps = np.unravel_index(tap, kernel) if K else [tap] * n
+    taps = np.unravel_index(tap, kernel)
     index = (np.arange(N).reshape((N,) + (1,) * (n + 1)) * C
              + np.arange(C).reshape((1, C) + (1,) * n)) * math.prod(spatial)
     for i in range(n):
         o = np.arange(out[i]).reshape((1, 1) + tuple(out[i] if a == i else 1 for a in range(n)))
         pos = o * g["strides"][i] - g["pads"][i][0] + taps[i] * g["dilations"][i]
         index = index + pos * mult[i]
-    found = hit.any(axis=-1) if K else np.zeros(lead, bool)
-    return np.where(found, index, -1).astype(np.int64)
+    # a window wholly inside the padding has no element to point at: -1, as onnx.reference
+    return np.where(hit.any(axis=-1), index, -1).astype(np.int64)
 
 
 def_op("MaxPool", OpKind.OPAQUE, _maxpool_infer, _maxpool_compute, inputs=1, outputs=(1, 2),

@@ -28,7 +28,7 @@ class _Required:
 
 
 REQUIRED = _Required()
-ATTR_KINDS = ("int", "float", "string", "ints", "floats", "strings", "tensor", "graph")
+ATTR_KINDS = ("int", "float", "string", "ints", "floats", "strings", "tensor", "graph", "dict")
 
 
 @dataclass(frozen=True)
@@ -61,7 +61,8 @@ class OpCall:
         return self.values[i] if i < len(self.values) else None
 
     def error(self, message: str) -> ShapeInferenceError:
-        return ShapeInferenceError(f"{self.op.name} node '{self.name}': {message}")
+        where = f"{self.op.name} node '{self.name}'" if self.name else f"{self.op.name} node"
+        return ShapeInferenceError(f"{where}: {message}")
 
 
 @dataclass
@@ -118,7 +119,11 @@ def get_op(name: str) -> OpDef:
 
 def make_call(op: OpDef, name: str, attrs: dict, input_types: list, values: list,
               num_outputs: int) -> OpCall:
-    return OpCall(op, name, op.full_attrs(attrs), list(input_types), list(values), num_outputs)
+    call = OpCall(op, name, op.full_attrs(attrs), list(input_types), list(values), num_outputs)
+    missing = [k for k, s in op.attrs.items() if s.default is REQUIRED and k not in attrs]
+    if missing:
+        raise call.error(f"attribute {', '.join(missing)} is required")
+    return call
 
 
 def check_attr_value(kind: str, value) -> bool:
@@ -136,6 +141,8 @@ def check_attr_value(kind: str, value) -> bool:
         return isinstance(value, np.ndarray)
     if kind == "graph":
         return isinstance(value, Graph)
+    if kind == "dict":
+        return isinstance(value, dict) and all(isinstance(k, str) for k in value)
     return False
 
 

@@ -40,7 +40,8 @@ def _present(call, i) -> bool:
 
 
 def _check(call):
-    """Validate types and attributes; returns (rank, axes, use_sizes)."""
+    """Validate types and attributes; returns (rank, axes, use_sizes). roi is only read (and
+    its length checked) with tf_crop_and_resize, as the spec says."""
     x = input_type(call, 0)
     mode = _choice(call, "mode", MODES)
     _choice(call, "coordinate_transformation_mode", COORD_MODES)
@@ -67,7 +68,7 @@ def _check(call):
         roi = input_type(call, 1)
         if roi.dtype not in FLOAT_DTYPES or roi.rank != 1:
             raise call.error(f"roi must be a 1-D float tensor, got {roi}")
-        if isinstance(roi.shape[0], int) and roi.shape[0] != 2 * len(axes):
+        if crop and isinstance(roi.shape[0], int) and roi.shape[0] != 2 * len(axes):
             raise call.error(f"roi has {roi.shape[0]} values; expected {2 * len(axes)} "
                              f"(start and end for each of {len(axes)} axes)")
     idx, want = (2, f32) if has_scales else (3, i64)
@@ -116,7 +117,7 @@ def _plan(call, in_shape, scales, sizes, axes):
 
 
 def _resize_infer(call):
-    r, axes, use_sizes = _check(call)
+    _, axes, use_sizes = _check(call)
     x = input_type(call, 0)
     src = call.const(3 if use_sizes else 2)
     out = list(x.shape)
@@ -237,7 +238,7 @@ def _resize_axis(call, data, axis, out, scale, roi_pair):
 
 
 def _resize_compute(call):
-    r, axes, use_sizes = _check(call)
+    _, axes, use_sizes = _check(call)
     data = call.values[0]
     vals = np.asarray(call.values[3 if use_sizes else 2]).reshape(-1)
     plan = _plan(call, data.shape, None if use_sizes else vals, vals if use_sizes else None, axes)

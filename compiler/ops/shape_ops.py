@@ -59,7 +59,7 @@ def int_scalar(call, i: int, what: str):
     t = input_type(call, i)
     if t.dtype not in INDEX_DTYPES:
         raise call.error(f"input {i} ({what}) must be i32 or i64, got {t.dtype}")
-    if t.rank > 1 or (t.rank == 1 and t.shape[0] not in (1, UNKNOWN) and isinstance(t.shape[0], int)):
+    if t.rank > 1 or (t.rank == 1 and isinstance(t.shape[0], int) and t.shape[0] != 1):
         raise call.error(f"input {i} ({what}) must be a scalar or a 1-element tensor, got {t}")
     vals = const_ints(call, i, what)
     if vals is not None and len(vals) != 1:
@@ -122,11 +122,6 @@ def _reshape_infer(call):
     return [x.with_shape(_reshape_dims(call, x, target, call.attrs["allowzero"]))]
 
 
-def _via_infer(infer, fn):
-    """Kernel that reshapes the data to the (now fully static) inferred output shape."""
-    return lambda call: [fn(call, infer(call)[0].shape)]
-
-
 def _flatten_infer(call):
     x = input_type(call, 0)
     axis = call.attrs["axis"]
@@ -168,12 +163,19 @@ def _unsqueeze_infer(call):
     return [x.with_shape(tuple(1 if i in axes else next(dims) for i in range(rank)))]
 
 
-for _name, _infer in (("Reshape", _reshape_infer), ("Flatten", _flatten_infer),
-                      ("Squeeze", _squeeze_infer), ("Unsqueeze", _unsqueeze_infer)):
-    def_op(_name, OpKind.INJECTIVE, _infer,
-           _via_infer(_infer, lambda c, s: np.reshape(c.values[0], s)),
-           attrs={"Reshape": {"allowzero": ("int", 0)}, "Flatten": {"axis": ("int", 1)}}.get(_name),
-           inputs={"Reshape": 2, "Flatten": 1, "Squeeze": (1, 2), "Unsqueeze": 2}[_name])
+def _reshape_to_inferred(infer):
+    """Kernel for pure-layout ops: reshape the data to the (now fully static) inferred shape."""
+    return lambda call: [np.reshape(call.values[0], infer(call)[0].shape)]
+
+
+def_op("Reshape", OpKind.INJECTIVE, _reshape_infer, _reshape_to_inferred(_reshape_infer),
+       attrs={"allowzero": ("int", 0)}, inputs=2)
+def_op("Flatten", OpKind.INJECTIVE, _flatten_infer, _reshape_to_inferred(_flatten_infer),
+       attrs={"axis": ("int", 1)})
+def_op("Squeeze", OpKind.INJECTIVE, _squeeze_infer, _reshape_to_inferred(_squeeze_infer),
+       inputs=(1, 2))
+def_op("Unsqueeze", OpKind.INJECTIVE, _unsqueeze_infer, _reshape_to_inferred(_unsqueeze_infer),
+       inputs=2)
 
 
 # ---- Transpose / Expand / Tile ------------------------------------------------------------
@@ -213,7 +215,7 @@ def _expand_infer(call):
 
 
 def_op("Expand", OpKind.INJECTIVE, _expand_infer,
-       _via_infer(_expand_infer, lambda c, s: np.array(np.broadcast_to(c.values[0], s))), inputs=2)
+       lambda c: [np.array(np.broadcast_to(c.values[0], _expand_infer(c)[0].shape))], inputs=2)
 
 
 def _tile_infer(call):
@@ -286,7 +288,8 @@ def _concat_infer(call):
                 continue
             if isinstance(a, int) and isinstance(b, int) and a != b:
                 raise call.error(f"input {i} has shape {fmt_shape(t.shape)} but input 0 has "
-                                 f"{fmt_shape(first.shape)}; all dims except axis {axis} must match")
+                                 f"{fmt_shape(first.shape)}; all dims except axis {axis} "
+                                 f"must match")
             if isinstance(a, str) and (isinstance(b, int) or a == UNKNOWN):
                 out[j] = b
     along = [t.shape[axis] for t in types]

@@ -99,11 +99,7 @@ def _try_rule(graph, rule: Rule, node) -> Optional[str]:
     with graph.inserting_before(node):
         new = rule.rewrite(graph, m)
     created = len(graph.nodes) - n_nodes
-    is_output = any(o is old for o in graph.outputs)
-    # A graph output is named by its value: keep the name, or decline if that is impossible
-    renamable = new is not None and new.producer is not None and \
-        not any(o is new for o in graph.outputs)
-    if new is None or new is old or (is_output and not renamable):
+    if new is None or new is old:
         _undo(graph, idx, created, n_consts)
         return None
     if not types_compatible(new.type, old.type):
@@ -117,8 +113,6 @@ def _try_rule(graph, rule: Rule, node) -> Optional[str]:
     for c in m.constants:
         if c in graph.constants and _unused(graph, c):
             graph.erase_constant(c)
-    if is_output:
-        graph.rename(new, old.name)
     return where
 
 

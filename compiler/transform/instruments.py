@@ -71,6 +71,7 @@ class PrintIRInstrument(PassInstrument):
         self.only_if_changed = only_if_changed
         self.stream = stream
         self.elide_large = elide_large
+        self._dumped_after = None
 
     def _dump(self, title: str, p, ir) -> None:
         out = self.stream or sys.stderr
@@ -85,15 +86,18 @@ class PrintIRInstrument(PassInstrument):
         out.flush()
 
     def run_before_pass(self, p, ir) -> None:
+        self._dumped_after = None
         if _selected(self.before, p):
             self._dump(f"Before {pass_label(p)}", p, ir)
 
     def run_after_pass(self, p, ir, changed: bool) -> None:
         if _selected(self.after, p) and (changed or not self.only_if_changed):
             self._dump(f"After {pass_label(p)}", p, ir)
+            self._dumped_after = p
 
     def on_failure(self, p, ir, exc) -> None:
-        if _selected(self.after, p):
+        # a pass whose output failed verification was already dumped by run_after_pass
+        if _selected(self.after, p) and self._dumped_after is not p:
             self._dump(f"After {pass_label(p)} Failed", p, ir)
 
 
@@ -163,7 +167,7 @@ class PassStatisticsInstrument(PassInstrument):
         if not self.records:
             return "\n".join(out + ["  (no pass ran)"])
         counts = [f"{sum(b.values())} -> {sum(a.values())}" for _, b, a in self.records]
-        w1 = max(len(name) for name, _, _ in self.records)
+        w1 = max(len(name) for name in [r[0] for r in self.records] + ["pass"])
         w2 = max(len(c) for c in counts + ["nodes"])
         out.append(f"  {'pass':<{w1}}  {'nodes':<{w2}}  ops changed")
         for (name, before, after), count in zip(self.records, counts):

@@ -63,6 +63,8 @@ def kebab(field_name: str) -> str:
 
 def pass_options(cls) -> list[OptionInfo]:
     """The typed options of pass class `cls` (its dataclass fields), in declaration order."""
+    if not dataclasses.is_dataclass(cls):
+        return []           # an unregistered plain subclass: no options
     hints = typing.get_type_hints(cls)
     out = []
     for f in dataclasses.fields(cls):

@@ -114,3 +114,17 @@ def test_run_rejects_wrong_input_shape(tmp_path, capsys):
     np.savez(tmp_path / "in.npz", x=np.zeros((3, 16), np.float32))
     code, out, err = aicc(capsys, "run", str(EXAMPLE), "--inputs", str(tmp_path / "in.npz"))
     assert code == 2 and "input 'x'" in err and "f32[2,16]" in err and "[3, 16]" in err
+
+
+def test_explicit_passes_run_at_any_opt_level_unless_disabled(capsys):
+    code, out, _ = aicc(capsys, "opt", str(EXAMPLE), "-O0", "--passes", "dce")
+    assert code == 0 and "unused" not in out          # dce ran although -O0 < its opt level
+    code, out, _ = aicc(capsys, "opt", str(EXAMPLE), "--passes", "dce", "--disable-pass", "dce")
+    assert code == 0 and 'loc("unused")' in out
+
+
+def test_default_pipeline_follows_opt_level(capsys):
+    code, out, _ = aicc(capsys, "opt", str(EXAMPLE), "-O0")
+    assert code == 0 and "Shape(" in out               # nothing runs at -O0
+    code, out, _ = aicc(capsys, "opt", str(EXAMPLE), "-O2")
+    assert code == 0 and "Shape(" not in out

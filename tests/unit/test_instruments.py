@@ -49,6 +49,15 @@ class Explode(Pass):
         raise ValueError("kaput")
 
 
+@register_pass
+class Scramble(Pass):
+    name = "test-in-scramble"
+
+    def run(self, graph, ctx) -> bool:
+        graph.nodes.reverse()                 # use before definition: fails verification
+        return True
+
+
 def make_graph() -> Graph:
     g = Graph("t")
     x = g.add_input("x", TensorType("f32", (4,)))
@@ -165,3 +174,12 @@ def test_instruments_combine():
     run(PIPE, PrintIRInstrument(after=["test-in-drop-identity"], stream=out), t, s)
     assert len(t.records) == len(s.records) == 3
     assert len(dumps(out.getvalue())) == 2
+
+
+def test_invalid_output_is_dumped_once_before_the_error():
+    out = io.StringIO()
+    with pytest.raises(PassError, match="pass 'test-in-scramble' produced invalid IR"):
+        run("test-in-scramble", PrintIRInstrument(after="all", stream=out))
+    (head, text), = dumps(out.getvalue())
+    assert head == "After test-in-scramble"
+    assert text.index("Relu(") < text.index("Add(")

@@ -173,13 +173,14 @@ def test_graph_output_keeps_its_name():
     g, x = graph_with()
     r = g.op("Relu", x)
     y = g.op("Add", r, const(g, 0))
-    direct = g.op("Add", x, const(g, 0))                 # would make an input an output: declined
+    direct = g.op("Add", x, const(g, 0))                 # the graph input becomes an output
     g.set_outputs([y, direct])
-    names = [o.name for o in g.outputs]
+    names = g.output_names
     report = check(g)
-    assert report.counts == {"add-zero": 1}
-    assert [o.name for o in g.outputs] == names
-    assert g.outputs[0].producer.op == "Relu"
+    assert report.counts == {"add-zero": 2}
+    assert g.output_names == names                       # callers still see the same names
+    assert g.outputs[0].producer.op == "Relu" and g.outputs[1] is x
+    assert f'return %{r.name} as "{names[0]}", %x as "{names[1]}"' in str(g)
 
 
 def test_attribute_constraints_and_node_captures():

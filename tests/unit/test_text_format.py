@@ -124,3 +124,28 @@ def test_parse_errors_name_line_column_and_expectation(text, line, col, expected
         parse_graph(text, source_name="t.ir")
     assert (e.value.line, e.value.col) == (line, col), str(e.value)
     assert expected in str(e.value) and str(e.value).startswith(f"t.ir:{line}:{col}:")
+
+
+def test_output_names_survive_replacement_and_round_trip():
+    g = Graph()
+    x = g.add_input("x", TensorType("f32", (2,)))
+    y = g.op("Relu", x)
+    g.rename(y, "probs")
+    g.set_outputs([y])
+    g.replace_all_uses_with(y, x)
+    assert g.output_names == ["probs"] and g.outputs == [x]
+    text = print_graph(g)
+    assert 'return %x as "probs"' in text
+    g2 = parse_graph(text)
+    assert g2.output_names == ["probs"] and print_graph(g2) == text
+
+
+def test_dict_attributes_round_trip():
+    g = Graph()
+    x = g.add_input("x", TensorType("f32", (2,)))
+    g.set_outputs([g.op("Relu", x)])
+    g.attrs["memory_plan"] = {"arena_bytes": 128, "offsets": {"0": 0, "a b": 64}, "note": "x"}
+    text = print_graph(g)
+    assert 'attributes {memory_plan = {arena_bytes = 128, offsets = {"0" = 0, "a b" = 64}' in text
+    g2 = parse_graph(text)
+    assert g2.attrs == g.attrs and print_graph(g2) == text

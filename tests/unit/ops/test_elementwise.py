@@ -32,7 +32,7 @@ def run(op, *inputs, consts=(), num_outputs=1, **attrs):
             a = np.asarray(a)
             vals.append(g.add_input(f"x{i}", TensorType(from_numpy(a.dtype), a.shape)))
             feeds[f"x{i}"] = a
-    out = g.op(op, *vals, num_outputs=num_outputs, **attrs)
+    out = g.op(op, *vals, n_outputs=num_outputs, **attrs)
     outs = list(out) if isinstance(out, tuple) else [out]
     g.set_outputs(outs)
     res = run_graph(g, feeds)
@@ -49,7 +49,7 @@ def run1(op, *inputs, **kw):
 def infer(op, *types, num_outputs=1, **attrs):
     g = Graph()
     vals = [None if t is None else g.add_input(f"x{i}", t) for i, t in enumerate(types)]
-    out = g.op(op, *vals, num_outputs=num_outputs, **attrs)
+    out = g.op(op, *vals, n_outputs=num_outputs, **attrs)
     return [o.type for o in out] if isinstance(out, tuple) else out.type
 
 

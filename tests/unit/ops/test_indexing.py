@@ -32,7 +32,7 @@ def run(op, *inputs, consts=(), num_outputs=1, **attrs):
             a = np.asarray(a)
             vals.append(g.add_input(f"x{i}", TensorType(from_numpy(a.dtype), a.shape)))
             feeds[f"x{i}"] = a
-    out = g.op(op, *vals, num_outputs=num_outputs, **attrs)
+    out = g.op(op, *vals, n_outputs=num_outputs, **attrs)
     outs = list(out) if isinstance(out, tuple) else [out]
     g.set_outputs(outs)
     res = run_graph(g, feeds)
@@ -60,7 +60,7 @@ def infer(op, *args, num_outputs=1, **attrs):
             vals.append(g.add_input(f"x{i}", a))
         else:
             vals.append(g.add_constant(np.asarray(a), f"c{i}"))
-    out = g.op(op, *vals, num_outputs=num_outputs, **attrs)
+    out = g.op(op, *vals, n_outputs=num_outputs, **attrs)
     return [o.type for o in out] if isinstance(out, tuple) else out.type
 
 
@@ -171,7 +171,8 @@ def test_gather_elements():
 
 @pytest.mark.parametrize("dshape,idx,b", [
     ((2, 2), [[0, 0], [1, 1]], 0), ((2, 2), [[1], [0]], 0), ((2, 2, 2), [[0, 1], [1, 0]], 0),
-    ((2, 2, 2), [[[0, 1]], [[1, 0]]], 0), ((2, 2, 2), [[1], [0]], 1), ((2, 3, 4), [[[2, -1]], [[0, 3]]], 1)])
+    ((2, 2, 2), [[[0, 1]], [[1, 0]]], 0), ((2, 2, 2), [[1], [0]], 1),
+    ((2, 3, 4), [[[2, -1]], [[0, 3]]], 1)])
 def test_gather_nd(dshape, idx, b):
     data = np.arange(np.prod(dshape), dtype=np.float32).reshape(dshape)
     idx = np.array(idx, I64)
@@ -264,7 +265,8 @@ def test_nonzero():
 
 def test_compress():
     x = np.arange(12, dtype=np.int32).reshape(3, 4)
-    for axis, cond in ((0, [True, False, True]), (1, [False, True]), (-1, [1, 0, 0, 1]), (None, [0, 1, 1])):
+    for axis, cond in ((0, [True, False, True]), (1, [False, True]), (-1, [1, 0, 0, 1]),
+                       (None, [0, 1, 1])):
         cond = np.array(cond, bool)
         attrs = {} if axis is None else {"axis": axis}
         y = run1("Compress", x, cond, **attrs)
@@ -275,7 +277,7 @@ def test_compress():
     errors("Compress", T("f32", 2), np.array([0, 0, 1], bool), axis=0, match="beyond")
 
 
-# ---- Pad --------------------------------------------------------------------------------------------
+# ---- Pad -----------------------------------------------------------------------------------------
 @pytest.mark.parametrize("mode", ["constant", "reflect", "edge", "wrap"])
 @pytest.mark.parametrize("pads", [[0, 2, 0, 0], [1, 1, 2, 2], [2, 1, 1, 3]])
 def test_pad_modes(mode, pads):
@@ -309,7 +311,7 @@ def test_pad_types_and_errors():
     errors("Pad", T("f32", 0, 3), ints(1, 0, 0, 0), mode="edge", match="empty")
 
 
-# ---- Trilu / CumSum / ReverseSequence -------------------------------------------------------------
+# ---- Trilu / CumSum / ReverseSequence ------------------------------------------------------------
 @pytest.mark.parametrize("upper", [0, 1])
 @pytest.mark.parametrize("k", [None, -1, 0, 2, 7])
 def test_trilu(upper, k):
@@ -346,7 +348,7 @@ def test_reverse_sequence(batch_axis, time_axis):
            match="must be 0 and 1")
 
 
-# ---- TopK -----------------------------------------------------------------------------------------
+# ---- TopK ----------------------------------------------------------------------------------------
 @pytest.mark.parametrize("largest", [1, 0])
 @pytest.mark.parametrize("axis", [-1, 0])
 def test_topk(largest, axis):

@@ -92,7 +92,7 @@ def test_matmul_hand_computed():
                                    np.float16])
 def test_matmul_dtypes(dtype):
     a, b = rand((2, 3, 4), dtype), rand((4, 3), dtype)
-    out, t = run("MatMul", [a, b])
+    out, _ = run("MatMul", [a, b])
     assert out.dtype == dtype
     ref = np.matmul(a.astype(np.float64), b.astype(np.float64))
     if np.dtype(dtype).kind in "iu":

@@ -30,7 +30,7 @@ def run(op, *inputs, consts=(), num_outputs=1, **attrs):
             a = np.asarray(a)
             vals.append(g.add_input(f"x{i}", TensorType(from_numpy(a.dtype), a.shape)))
             feeds[f"x{i}"] = a
-    out = g.op(op, *vals, num_outputs=num_outputs, **attrs)
+    out = g.op(op, *vals, n_outputs=num_outputs, **attrs)
     outs = list(out) if isinstance(out, tuple) else [out]
     g.set_outputs(outs)
     res = run_graph(g, feeds)
@@ -58,7 +58,7 @@ def infer(op, *args, num_outputs=1, **attrs):
             vals.append(g.add_input(f"x{i}", a))
         else:
             vals.append(g.add_constant(np.asarray(a), f"c{i}"))
-    out = g.op(op, *vals, num_outputs=num_outputs, **attrs)
+    out = g.op(op, *vals, n_outputs=num_outputs, **attrs)
     return [o.type for o in out] if isinstance(out, tuple) else out.type
 
 
@@ -225,7 +225,8 @@ def test_concat_types_and_errors():
     assert infer("Concat", T("f32", "N", 3), T("f32", 4, 3), axis=0).shape == ("?", 3)
     assert infer("Concat", T("f32", "N", 3), T("f32", 0, 3), axis=0).shape == ("N", 3)
     errors("Concat", T("f32", 3, 5), T("f32", 2, 5), axis=1,
-           match=r"input 1 has shape \[2,5\] but input 0 has \[3,5\]; all dims except axis 1 must match")
+           match=r"input 1 has shape \[2,5\] but input 0 has \[3,5\]; "
+                 r"all dims except axis 1 must match")
     errors("Concat", T("f32", 3, 5), T("i32", 3, 5), axis=0, match="input 1 has dtype i32")
     errors("Concat", T("f32", 3, 5), T("f32", 3), axis=0, match="rank")
     errors("Concat", T("f32", 3), axis=1, match="out of range")
@@ -268,7 +269,8 @@ def test_split_types_and_errors():
     assert [x.shape for x in t] == [("?",), ("?",)]
     errors("Split", T("f32", 5), num_outputs=4, match="leave -1 for the last")
     errors("Split", T("f32", 5), np.array([2, 2], I64), num_outputs=2, match="sum to 4")
-    errors("Split", T("f32", 6), np.array([3, 3], I64), num_outputs=3, match="2 entries .* 3 outputs")
+    errors("Split", T("f32", 6), np.array([3, 3], I64), num_outputs=3,
+           match="2 entries .* 3 outputs")
     errors("Split", T("f32"), num_outputs=1, match="scalar")
     with pytest.raises(ShapeInferenceError, match="num_outputs=3 but the node has 2"):
         split_node(np.zeros(6, np.float32), n=2, num_outputs=3)
@@ -286,7 +288,8 @@ def test_constant_of_shape():
                 value=np.array([True])).shape == ()
     assert infer("ConstantOfShape", T("i64", 3), value=np.array([1.0])) == T("f64", "?", "?", "?")
     errors("ConstantOfShape", np.array([2, -1], I64), match="negative")
-    errors("ConstantOfShape", np.array([2], I64), value=np.array([1, 2], np.int32), match="one element")
+    errors("ConstantOfShape", np.array([2], I64), value=np.array([1, 2], np.int32),
+           match="one element")
     t = numpy_helper.from_array(np.array([5], np.int64))
     ref = onnx_ref("ConstantOfShape", np.array([2, 2], I64), value=t)[0]
     np.testing.assert_array_equal(run1("ConstantOfShape", np.array([2, 2], I64),
@@ -296,7 +299,8 @@ def test_constant_of_shape():
 @pytest.mark.parametrize("start,limit,delta,dt", [(3, 9, 3, np.int32), (10, 4, -2, np.int64),
                                                   (0, 1, 0.1, np.float32), (1, 1, 1, np.int16),
                                                   (0.5, -2.0, -0.75, np.float64),
-                                                  (5, 3, 1, np.int64)])
+                                                  (5, 3, 1, np.int64), (0, 10, 3, np.int32),
+                                                  (10, 0, -3, np.int64), (-7, 8, 4, np.int16)])
 def test_range(start, limit, delta, dt):
     args = [np.array(v, dt) for v in (start, limit, delta)]
     y = run1("Range", *args)
@@ -309,7 +313,8 @@ def test_range(start, limit, delta, dt):
 
 
 def test_range_errors():
-    errors("Range", np.array(0, I64), np.array(3, I64), np.array(0, I64), match="delta must not be 0")
+    errors("Range", np.array(0, I64), np.array(3, I64), np.array(0, I64),
+           match="delta must not be 0")
     errors("Range", T("i64"), T("i32"), T("i64"), match="input 1 has dtype i32")
     errors("Range", T("i64", 2), T("i64"), T("i64"), match="must be a scalar")
     errors("Range", T("bool"), T("bool"), T("bool"), match="dtype bool")
