@@ -18,8 +18,11 @@ setup: $(STAMP)
 
 demo: $(STAMP)
 	mkdir -p build
-	$(BIN)/aicc opt docs/examples/mlp.ir -O2 --print-ir-after all --time-passes -o build/mlp.opt.ir
-	$(BIN)/aicc run build/mlp.opt.ir --seed 0
+	$(BIN)/aicc inspect docs/examples/encoder.onnx
+	$(BIN)/aicc import docs/examples/encoder.onnx -o build/encoder.ir
+	$(BIN)/aicc opt build/encoder.ir -O2 --print-ir-after all --stats --time-passes -o build/encoder.opt.ir
+	$(BIN)/aicc run build/encoder.opt.ir --seed 0
+
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q -n 2 tests

@@ -8,9 +8,11 @@ from . import graph  # noqa: F401  (registers the graph passes)
 # PassContext(opt_level=...) can still gate passes of a custom pipeline.
 _PIPELINES = {
     0: "",
-    1: "fold-constants,dce",
-    2: "fold-constants,cse,dce",
-    3: "fold-constants,cse,dce",
+    1: "fold-constants,simplify,cse,dce",
+    2: "fold-constants,simplify,cse,dce,fuse,memory-plan",
+    # layout rewrites convolutions to the blocked NCHW8c layout the x86 backend prefers;
+    # memory-plan must stay last (any later pass would make the plan stale)
+    3: "fold-constants,simplify,cse,dce,layout,fold-constants,cse,dce,fuse,memory-plan",
 }
 
 

@@ -5,7 +5,7 @@ import argparse
 import sys
 
 from ..errors import AiccError
-from . import opt_cmd, run_cmd
+from . import import_cmd, inspect_cmd, opt_cmd, run_cmd
 
 DESCRIPTION = """\
 aicc: an ahead-of-time AI compiler.
@@ -18,7 +18,7 @@ Examples:
   aicc run model.ir --inputs in.npz --outputs out.npz
 """
 
-SUBCOMMANDS = (opt_cmd, run_cmd)
+SUBCOMMANDS = (import_cmd, inspect_cmd, opt_cmd, run_cmd)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 
 DOCS = Path(__file__).resolve().parents[2] / "docs"
-BLOCK = re.compile(r"(?P<intro>[^\n]*)\n```(?P<lang>[a-z]*)\n(?P<body>.*?)\n```", re.S)
+# intro = the last non-blank line before the fence
+BLOCK = re.compile(r"(?P<intro>[^\n]*)\n(?:[ \t]*\n)*```(?P<lang>[a-z]*)\n(?P<body>.*?)\n```", re.S)
 
 
 def pages():
@@ -32,4 +33,5 @@ def test_doc_examples_run_and_show_real_output(page):
             assert last_output is not None, f"{page.name}: 'prints' block without code before it"
             assert last_output.rstrip("\n") == body.rstrip("\n"), f"{page.name}: output differs"
             checked += 1
-    assert namespace, page
+    expected = len(re.findall(r"prints\s*\n\s*\n```\n", page.read_text()))
+    assert checked == expected, f"{page.name}: compared {checked} of {expected} 'prints' blocks"

@@ -1,0 +1,77 @@
+"""Parallel loops: a `for %i in 0..N parallel` is outlined into an internal function
+`void aicc_<func>.par<k>(ptr data)` that receives the values it captures (enclosing variables,
+buffer pointers, the arena, a status slot) in a struct, and is run by
+
+    GOMP_parallel(outlined, &struct, __aicc_num_threads, 0)
+
+Each thread takes one contiguous chunk of ceil(N / threads) iterations (omp_get_thread_num /
+omp_get_num_threads); no Python runs between iterations. A thread that fails a runtime check
+stores its status in the slot; the caller returns it after the parallel region. Parallel loops
+nested inside an outlined region run serially."""
+from __future__ import annotations
+
+import llvmlite.ir as ir
+
+from compiler.loop.visitor import buffers_used, free_vars
+
+from .intrinsics import I32, I64
+
+PTR = ir.PointerType()
+VOID = ir.VoidType()
+
+
+def _declare(mod, name, ret, args):
+    fn = mod.globals.get(name)
+    if fn is None:
+        fn = ir.Function(mod, ir.FunctionType(ret, args), name)
+    return fn
+
+
+def emit_parallel(em, s) -> None:
+    from .codegen import FunctionEmitter, alloca
+    cg = em.cg
+    mod = cg.mod
+    cap_vars = [v for v in free_vars(s) if v in em.vars]
+    cap_bufs = [b for b in buffers_used(s) if b.scope in ("param", "local") and b in em.bufs]
+    status = alloca(em.entry_b, I32, "par.status")
+    values = ([em.vars[v] for v in cap_vars] + [em.bufs[b] for b in cap_bufs] +
+              [em.arena, status])
+    struct_ty = ir.LiteralStructType([v.type for v in values])
+    data = alloca(em.entry_b, struct_ty, "par.data")
+    zero = ir.Constant(I32, 0)
+    b = em.b
+    b.store(ir.Constant(I32, 0), status)
+    for k, v in enumerate(values):
+        b.store(v, b.gep(data, [zero, ir.Constant(I32, k)], source_etype=struct_ty))
+
+    cg.n_outlined += 1
+    fn = ir.Function(mod, ir.FunctionType(VOID, [PTR]), f"{em.fn.name}.par{cg.n_outlined}")
+    fn.linkage = "internal"
+    fn.attributes.add("nounwind")
+    sub = FunctionEmitter(cg, fn, em.func_name, em.func_id, outlined=True)
+    sb = sub.entry_b
+    loaded = [sb.load(sb.gep(fn.args[0], [zero, ir.Constant(I32, k)], source_etype=struct_ty),
+                      typ=v.type) for k, v in enumerate(values)]
+    for v, val in zip(cap_vars, loaded):
+        sub.vars[v] = val
+    for buf, val in zip(cap_bufs, loaded[len(cap_vars):]):
+        sub.bufs[buf] = val
+    sub.arena, sub.status_ptr = loaded[-2], loaded[-1]
+    sub.ranges = dict(em.ranges)
+    sub.ranges[s.var] = (0, s.extent - 1)
+
+    tb = sub.b
+    tid = tb.sext(tb.call(_declare(mod, "omp_get_thread_num", I32, []), []), I64)
+    nthr = tb.sext(tb.call(_declare(mod, "omp_get_num_threads", I32, []), []), I64)
+    n = ir.Constant(I64, s.extent)
+    chunk = tb.sdiv(tb.add(n, tb.sub(nthr, ir.Constant(I64, 1))), nthr)
+    begin = tb.mul(tid, chunk)
+    end = tb.add(begin, chunk)
+    end = tb.select(tb.icmp_signed("<", end, n), end, n)
+    sub.counted_loop(s.var, begin, end, lambda: sub.stmt(s.body))
+    sub.finish()
+
+    gomp = _declare(mod, "GOMP_parallel", VOID, [PTR, PTR, I32, I32])
+    b.call(gomp, [fn, data, b.load(cg.num_threads, typ=I32), ir.Constant(I32, 0)])
+    rc = b.load(status, typ=I32)
+    em.guard(b.icmp_unsigned("==", rc, ir.Constant(I32, 0)), lambda: rc, "par")

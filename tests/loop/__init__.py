@@ -1,0 +1,1 @@
+"""Tests of the loop IR and the LLVM backend."""
