@@ -33,18 +33,18 @@ class Token:
         return json.loads(body) if body.startswith('"') else body
 
 
-def tokenize(text: str, source_name: str = "<ir>") -> list[Token]:
+def tokenize_with(token_re: "re.Pattern", text: str, source_name: str = "<ir>") -> list[Token]:
+    """Split `text` with `token_re` (named groups = token kinds; `ws` is dropped), tracking line
+    and column. Shared by the graph IR and the loop IR, which differ only in their regex."""
     tokens: list[Token] = []
     pos, line, line_start = 0, 1, 0
     while pos < len(text):
-        m = _TOKEN_RE.match(text, pos)
+        m = token_re.match(text, pos)
         if not m:
             raise IRParseError(f"unexpected character {text[pos]!r}", line, pos - line_start + 1,
                                source_name)
-        kind = m.lastgroup
-        tok_text = m.group()
+        kind, tok_text = m.lastgroup, m.group()
         if kind != "ws":
-            # `_` alone is punctuation (absent input), but `_foo` is an identifier
             tokens.append(Token(kind, tok_text, line, pos - line_start + 1))
         newlines = tok_text.count("\n")
         if newlines:
@@ -53,3 +53,8 @@ def tokenize(text: str, source_name: str = "<ir>") -> list[Token]:
         pos = m.end()
     tokens.append(Token("eof", "", line, pos - line_start + 1))
     return tokens
+
+
+def tokenize(text: str, source_name: str = "<ir>") -> list[Token]:
+    # `_` alone (an absent operand) comes out as an ident token; the parser treats it specially
+    return tokenize_with(_TOKEN_RE, text, source_name)

@@ -6,8 +6,7 @@ from __future__ import annotations
 
 import re
 
-from ..errors import IRParseError
-from ..ir.lexer import Token
+from ..ir.lexer import Token, tokenize_with
 
 _TOKEN_RE = re.compile(r"""
     (?P<ws>[ \t\r\n]+|//[^\n]*)
@@ -24,20 +23,4 @@ NUMBER_RE = re.compile(r"^(\d+\.\d+(?:[eE][-+]?\d+)?|\d+[eE][-+]?\d+|\d+)([A-Za-
 
 
 def tokenize(text: str, source_name: str = "<ir>") -> list[Token]:
-    tokens: list[Token] = []
-    pos, line, line_start = 0, 1, 0
-    while pos < len(text):
-        m = _TOKEN_RE.match(text, pos)
-        if not m:
-            raise IRParseError(f"unexpected character {text[pos]!r}", line, pos - line_start + 1,
-                               source_name)
-        kind, tok_text = m.lastgroup, m.group()
-        if kind != "ws":
-            tokens.append(Token(kind, tok_text, line, pos - line_start + 1))
-        newlines = tok_text.count("\n")
-        if newlines:
-            line += newlines
-            line_start = pos + tok_text.rindex("\n") + 1
-        pos = m.end()
-    tokens.append(Token("eof", "", line, pos - line_start + 1))
-    return tokens
+    return tokenize_with(_TOKEN_RE, text, source_name)

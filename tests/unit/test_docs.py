@@ -35,3 +35,12 @@ def test_doc_examples_run_and_show_real_output(page):
             checked += 1
     expected = len(re.findall(r"prints\s*\n\s*\n```\n", page.read_text()))
     assert checked == expected, f"{page.name}: compared {checked} of {expected} 'prints' blocks"
+
+
+def test_simplify_rule_table_in_docs_matches_the_code():
+    from compiler import plugins
+    plugins.load_passes()
+    from passes.graph.simplify import rule_table_markdown
+    text = (DOCS / "passes.md").read_text()
+    table = text.split("<!-- simplify-rules:begin -->\n")[1].split("\n<!-- simplify-rules:end -->")[0]
+    assert table == rule_table_markdown().strip()
