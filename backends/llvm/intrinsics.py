@@ -12,6 +12,7 @@ import math
 
 import llvmlite.ir as ir
 
+from compiler.errors import UnsupportedError
 from compiler.ir import dtypes
 
 F16, F32, F64 = ir.HalfType(), ir.FloatType(), ir.DoubleType()
@@ -91,7 +92,7 @@ class MathLib:
                                       x)
         if name in ("exp", "log", "tanh"):
             return self.intr(b, name, [x], flags=flags)
-        raise NotImplementedError(f"intrinsic '{name}' has no LLVM implementation")
+        raise UnsupportedError(f"intrinsic '{name}' has no LLVM implementation")
 
     def per_lane_libm(self, b, fname: str, x):
         ty = x.type

@@ -93,7 +93,7 @@ class Pass:
 
     def run(self, ir, ctx) -> bool:
         """Transform `ir` in place; return True iff anything changed."""
-        raise NotImplementedError(f"pass '{self.name}' does not implement run()")
+        raise TypeError(f"pass class {type(self).__name__} ('{self.name}') must override run()")
 
     @classmethod
     def options(cls) -> list[OptionInfo]:
