@@ -81,35 +81,50 @@ class Result:
 _NUM = re.compile(r"\b\d+(\.\d+)?\b")
 
 
+def _first_words(text: str, n: int = 8) -> str:
+    text = re.sub(r"<[^>]*>", "…", text)          # <unnamed Op -> 'y'>, <ModelProto 'm'>
+    text = re.sub(r"'[^']*'", "'…'", text)        # quoted tensor / node names
+    text = re.sub(r"\([^)]*\)", "", text)         # parenthesized detail
+    text = _NUM.sub("N", text)
+    return " ".join(text.split()[:n]).rstrip(",.;:")
+
+
 def failure_reason(exc: BaseException) -> str:
-    """A normalized one-line reason, so that failures group: the unsupported op name for
-    unsupported operators, a fixed phrase for output mismatches, else the exception type
-    plus the first words of its message (quoted names and numbers elided)."""
+    """A normalized one-line reason, so that failures group: the unsupported op (or domain,
+    element type, value kind) for unsupported features, a fixed phrase for output mismatches,
+    else the exception type plus the first words of its message (names and numbers elided)."""
     msg = " ".join(str(exc).split())
-    name = type(exc).__name__
     m = re.search(r"cannot import \(\d+ nodes?\): (.*)", msg)
     if m:
-        ops = re.findall(r"(?:^|; )'?([A-Za-z][\w.]*)'?", m.group(1))
-        return "unsupported op: " + ", ".join(sorted(set(ops))) if ops else \
-            "unsupported op: " + m.group(1)[:60]
+        ops = re.findall(r"(?:^|; )([\w.:]+) x\d+", m.group(1))
+        domains = sorted({o.split("::")[0] for o in ops if "::" in o})
+        plain = sorted({o for o in ops if "::" not in o})
+        parts = [f"unsupported op: {', '.join(plain)}"] if plain else []
+        parts += [f"unsupported domain: {', '.join(domains)}"] if domains else []
+        return "; ".join(parts) or "unsupported op: " + _first_words(m.group(1))
+    m = re.search(r"has element type (\w+)|casts (?:to|from) (\w+)", msg)
+    if m and "not support" in msg:
+        return f"unsupported element type: {m.group(1) or m.group(2)}"
+    m = re.search(r"has type (\w+); only tensors are supported", msg)
+    if m:
+        return f"unsupported value type: {m.group(1)} (only tensors)"
+    m = re.search(r"in its function body, ([\w, ]+): not supported", msg)
+    if m:
+        return f"unsupported op in function body: {m.group(1).strip()}"
     if isinstance(exc, AssertionError):
         if "incorrect shape" in msg:
             return "wrong output shape"
-        if "Items are not equal" in msg or "not equal" in msg and "dtype" in msg:
-            return "wrong output dtype / count"
         if "Not equal to tolerance" in msg or "Arrays are not equal" in msg:
             return "wrong output values"
+        if "Items are not equal" in msg:
+            return "wrong output dtype or count"
         return "output mismatch"
-    # drop the "model 'x': node 'y' (Op)" prefix and quoted identifiers
-    text = re.sub(r"'[^']*'", "'…'", msg)
-    text = re.sub(r"\([^)]*\)", "", text)
-    text = _NUM.sub("N", text)
-    if ": " in text and len(text.split(": ", 1)[0]) < 80:
-        head, tail = text.split(": ", 1)
-        if "'…'" in head or head.startswith("<"):
-            text = tail
-    words = text.split()
-    return f"{name}: " + " ".join(words[:8]).rstrip(",.;:")
+    m = re.search(r"\(([\w.:]+), opset \d+\): (.*)", msg)
+    if m:
+        return f"{type(exc).__name__}: {m.group(1)}: {_first_words(m.group(2))}"
+    if msg.startswith("<ModelProto") and ": " in msg:
+        msg = msg.split(": ", 1)[1]
+    return f"{type(exc).__name__}: {_first_words(msg)}"
 
 
 def run_one(name: str, engine: str = "reference") -> Result:
@@ -119,7 +134,10 @@ def run_one(name: str, engine: str = "reference") -> Result:
     try:
         run_case(case, engine)
     except Exception as exc:  # noqa: BLE001 - every failure is a conformance result
-        return Result(name, op, False, failure_reason(exc), time.perf_counter() - t0)
+        reason = failure_reason(exc)
+        if reason.startswith(("wrong output", "output mismatch")):
+            reason += f": {op}"       # numeric mismatches group by operator
+        return Result(name, op, False, reason, time.perf_counter() - t0)
     return Result(name, op, True, "", time.perf_counter() - t0)
 
 
