@@ -21,8 +21,20 @@ def _run_reference(graph, feeds: Dict[str, Any]) -> dict:
     return run_graph(graph, feeds)
 
 
+def _run_reference_o3(graph, feeds: Dict[str, Any]) -> dict:
+    """The full -O3 graph pipeline, then the reference interpreter: checks that the graph passes
+    keep every conformance case's results."""
+    from backends.reference import run_graph
+    from compiler import plugins
+    from compiler.transform import PassContext, PassManager
+    with PassContext(opt_level=3) as ctx:
+        PassManager(plugins.default_pipeline(3)).run(graph, ctx)
+    return run_graph(graph, feeds)
+
+
 # engine name -> callable(graph, {input name: value}) -> {output name: value}
-ENGINES: Dict[str, Callable[[Any, Dict[str, Any]], dict]] = {"reference": _run_reference}
+ENGINES: Dict[str, Callable[[Any, Dict[str, Any]], dict]] = {
+    "reference": _run_reference, "reference-O3": _run_reference_o3}
 
 
 def _graph_inputs(model: onnx.ModelProto) -> list:

@@ -32,3 +32,9 @@ def test_expected_failures_are_real_cases():
 @pytest.mark.parametrize("name", list(_params()))
 def test_node(name):
     run_case(_CASES[name])
+
+
+@pytest.mark.parametrize("name", [n for n in _CASES if n not in _EXPECTED])
+def test_node_after_O3_graph_pipeline(name):
+    """Property: every case that passes still passes after the whole -O3 graph pipeline."""
+    run_case(_CASES[name], engine="reference-O3")
