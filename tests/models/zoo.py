@@ -89,6 +89,31 @@ class ResNetTiny(nn.Module):
         return self.fc(x)
 
 
+class ResNet18Style(nn.Module):
+    """ResNet-18's shape (7x7/2 stem, max-pool, 4 stages of 2 basic blocks, widths x1..x8) at a
+    small width, so the reference interpreter runs it quickly."""
+
+    def __init__(self, num_classes=10, width=8, blocks=(2, 2, 2, 2)):
+        super().__init__()
+        self.conv1 = nn.Conv2d(3, width, 7, 2, 3, bias=False)
+        self.bn1 = nn.BatchNorm2d(width)
+        self.relu = nn.ReLU(inplace=True)
+        self.maxpool = nn.MaxPool2d(3, 2, 1)
+        layers, c = [], width
+        for stage, n in enumerate(blocks):
+            out = width * 2 ** stage
+            for j in range(n):
+                layers.append(BasicBlock(c, out, stride=2 if (j == 0 and stage > 0) else 1))
+                c = out
+        self.layers = nn.Sequential(*layers)
+        self.avgpool = nn.AdaptiveAvgPool2d((1, 1))
+        self.fc = nn.Linear(c, num_classes)
+
+    def forward(self, x):
+        x = self.layers(self.maxpool(self.relu(self.bn1(self.conv1(x)))))
+        return self.fc(torch.flatten(self.avgpool(x), 1))
+
+
 # ---- MobileNetV2 inverted residual blocks --------------------------------------------------
 class InvertedResidual(nn.Module):
     """1x1 expand conv-BN-ReLU6, 3x3 depthwise conv-BN-ReLU6, 1x1 project conv-BN (+ input)."""
@@ -188,6 +213,7 @@ def _encoder_inputs(seed, batch=2, seq=8, d_model=32):
 ZOO = {m.name: m for m in (
     ZooModel("mlp", _seeded(MLP), _randn(4, 16)),
     ZooModel("resnet", _seeded(ResNetTiny), _randn(1, 3, 32, 32)),
+    ZooModel("resnet18_style", _seeded(ResNet18Style), _randn(1, 3, 64, 64)),
     ZooModel("mobilenetv2_block", _seeded(MobileNetV2Blocks), _randn(1, 8, 16, 16)),
     ZooModel("transformer_encoder", _seeded(EncoderLayer), _encoder_inputs),
 )}
