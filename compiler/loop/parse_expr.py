@@ -100,6 +100,17 @@ class ExprParser(_Parser):
             self.i += 1
         return name, self.build(name, Buffer, name.name, dtype, shape, strides, scope)
 
+    def parse_indices(self, where: str) -> tuple:
+        """`[e0, e1, ...]`, the index list of a load or a store."""
+        self.expect("[", where)
+        idx = []
+        while not self.at("]"):
+            if idx:
+                self.expect(",", "between indices")
+            idx.append(self.parse_expr())
+        self.i += 1
+        return tuple(idx)
+
     def parse_literal(self, neg: bool = False):
         t = self.tok
         if t.kind == "ident" and t.text in _SPECIAL_FLOATS:
@@ -173,14 +184,9 @@ class ExprParser(_Parser):
             self.i += 1
             obj = self.lookup(t)
             if isinstance(obj, Buffer):
-                self.expect("[", f"after buffer %{t.name} (a load looks like %{t.name}[%i])")
-                idx = []
-                while not self.at("]"):
-                    if idx:
-                        self.expect(",", "between indices")
-                    idx.append(self.parse_expr())
-                self.i += 1
-                return self.build(t, Load, obj, tuple(idx))
+                idx = self.parse_indices(f"after buffer %{t.name} (a load looks like "
+                                         f"%{t.name}[%i])")
+                return self.build(t, Load, obj, idx)
             return obj
         if t.kind != "ident":
             raise self.error("expected an expression")

@@ -111,15 +111,9 @@ class _LoopParser(ExprParser):
             if not isinstance(buf, Buffer):
                 raise self.error(f"%{t.name} is a variable, not a buffer; a statement starts "
                                  "with a keyword or a store like %buf[...] = value", t)
-            self.expect("[", "after the buffer of a store")
-            idx = []
-            while not self.at("]"):
-                if idx:
-                    self.expect(",", "between indices")
-                idx.append(self.parse_expr())
-            self.i += 1
+            idx = self.parse_indices("after the buffer of a store")
             self.expect("=", "in the store")
-            return self.build(t, Store, buf, tuple(idx), self.parse_expr())
+            return self.build(t, Store, buf, idx, self.parse_expr())
         raise self.error("expected a statement (for, block, if, let, alloc, eval, call or a "
                          "store like %buf[%i] = value)")
 

@@ -24,14 +24,11 @@ import re
 
 from ..errors import VerificationError
 from ..ir import dtypes
-from .arith import bounds, is_affine
-from .expr import (ARITH_OPS, LOGIC_OPS, Binary, Broadcast, Call, Cast, Expr, FloatImm, IntImm,
-                   Load, Not, Ramp, Select, Var)
-from .intrinsics import INTRINSICS
+from .expr import Var
 from .printer import format_node
-from .simplify import simplify
 from .stmt import (Allocate, Block, CallFunc, Evaluate, For, IfThenElse, LetStmt, Seq, Store)
-from .visitor import free_vars, substitute, walk
+from .verify_expr import ExprChecks, type_text
+from .visitor import substitute, walk
 
 MAX_UNROLL = 1024
 _C_IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
@@ -100,7 +97,7 @@ def _check_no_recursion(m, funcs) -> None:
         visit(f.name, [])
 
 
-class _FuncVerifier:
+class _FuncVerifier(ExprChecks):
     def __init__(self, func, module):
         self.f, self.m = func, module
         self.ctx: list = []                 # "loop %i", 'block "C"' for messages
@@ -173,8 +170,8 @@ class _FuncVerifier:
             lanes = self.access(s.buffer, s.indices, "store to")
             self.expr(s.value)
             if s.value.dtype != s.buffer.dtype or s.value.lanes != lanes:
-                self.fail(f"store to %{s.buffer.name} ({_t(s.buffer.dtype, lanes)}) of a "
-                          f"{_t(s.value.dtype, s.value.lanes)} value: {format_node(s.value)}")
+                self.fail(f"store to %{s.buffer.name} ({type_text(s.buffer.dtype, lanes)}) of a "
+                          f"{type_text(s.value.dtype, s.value.lanes)} value: {format_node(s.value)}")
         elif isinstance(s, For):
             self.loop(s)
         elif isinstance(s, Block):
@@ -190,8 +187,8 @@ class _FuncVerifier:
             self.expr(s.value)
             self.define(s.var, "let")
             if s.var.dtype != s.value.dtype or s.var.lanes != s.value.lanes:
-                self.fail(f"let %{s.var.name} is {_t(s.var.dtype, s.var.lanes)} but its value is "
-                          f"{_t(s.value.dtype, s.value.lanes)}")
+                self.fail(f"let %{s.var.name} is {type_text(s.var.dtype, s.var.lanes)} but its value is "
+                          f"{type_text(s.value.dtype, s.value.lanes)}")
 
             def body():
                 self.lets[s.var] = substitute(s.value, self.lets)
@@ -248,7 +245,7 @@ class _FuncVerifier:
             self.define(iv.var, "block")
             self.expr(b)
             if not b.dtype.is_int or b.lanes != 1:
-                self.fail(f"%{iv.var.name} is bound to a {_t(b.dtype, b.lanes)} value; bindings "
+                self.fail(f"%{iv.var.name} is bound to a {type_text(b.dtype, b.lanes)} value; bindings "
                           "are integer scalars")
             rng = self.affine_range(b, guarded)
             if rng is not None and (rng[0] < 0 or rng[1] >= iv.extent):
@@ -299,116 +296,3 @@ class _FuncVerifier:
             if (a.dtype, a.shape, a.strides) != (p.dtype, p.shape, p.strides):
                 self.fail(f"call @{s.func} passes %{a.name} ({a.type_str}) for parameter "
                           f"%{p.name} ({p.type_str})")
-
-    # ---- expressions ---------------------------------------------------------------------------
-    def cond(self, e: Expr, what: str) -> None:
-        self.expr(e)
-        if e.dtype is not dtypes.bool_ or e.lanes != 1:
-            self.fail(f"{what} condition {format_node(e)} is {_t(e.dtype, e.lanes)}, not bool")
-
-    def deps(self, e) -> set:
-        """Loop/block variables `e` depends on (through lets)."""
-        out = set()
-        for v in free_vars(e):
-            out |= self.deps(self.lets[v]) if v in self.lets else {v}
-        return out
-
-    def access(self, buf, indices, use: str) -> int:
-        if len(indices) != buf.rank:
-            self.fail(f"{use} %{buf.name}: {len(indices)} indices for a rank-{buf.rank} buffer "
-                      f"{buf.type_str}")
-        lanes = {i.lanes for i in indices if i.lanes != 1}
-        if len(lanes) > 1:
-            self.fail(f"{use} %{buf.name}: vector indices of different lanes {sorted(lanes)}")
-        for d, (i, n) in enumerate(zip(indices, buf.shape)):
-            self.expr(i)
-            if not i.dtype.is_int:
-                self.fail(f"{use} %{buf.name}: index {d} ({format_node(i)}) is {i.dtype}, not "
-                          "an integer")
-            rng = self.affine_range(i, self.guard_vars)
-            if rng is not None and (rng[0] < 0 or rng[1] >= n):
-                self.fail(f"{use} %{buf.name}: index {d} ({format_node(i)}) ranges over "
-                          f"[{rng[0]}, {rng[1]}], outside the dimension's [0, {n - 1}]")
-        return lanes.pop() if lanes else 1
-
-    def affine_range(self, e: Expr, guarded: set):
-        """The exact range of an affine index over the loop ranges, or None (not affine,
-        unknown ranges, or tested by an enclosing guard)."""
-        e = simplify(substitute(e, self.lets)) if self.lets else e
-        if not is_affine(e):
-            return None
-        vs = free_vars(e)
-        if any(v in guarded or v not in self.ranges for v in vs):
-            return None
-        lo, hi = bounds(simplify(e), self.ranges)
-        return None if lo is None or hi is None else (lo, hi)
-
-    def expr(self, e: Expr) -> None:
-        if isinstance(e, (IntImm, FloatImm)):
-            return
-        if isinstance(e, Var):
-            if e not in self.visible:
-                if e in self.defined:
-                    self.fail(f"uses %{e.name}, which is defined outside the enclosing block "
-                              "(a block's body may only use its own iteration variables)")
-                self.fail(f"uses undefined variable %{e.name}")
-            return
-        if isinstance(e, Load):
-            self.buffer(e.buffer, "load from")
-            self.access(e.buffer, e.indices, "load from")
-            return
-        for c in _children(e):
-            self.expr(c)
-        if isinstance(e, Binary):
-            a, b = e.a, e.b
-            if a.dtype != b.dtype or a.lanes != b.lanes:
-                self.fail(f"operands of '{e.op}' differ: {_t(a.dtype, a.lanes)} vs "
-                          f"{_t(b.dtype, b.lanes)} in {format_node(e)}")
-            if e.op in LOGIC_OPS and a.dtype is not dtypes.bool_:
-                self.fail(f"'{e.op}' needs bool operands, got {a.dtype} in {format_node(e)}")
-            if e.op in ARITH_OPS and a.dtype is dtypes.bool_:
-                self.fail(f"arithmetic '{e.op}' on bool in {format_node(e)}")
-        elif isinstance(e, Not):
-            if e.a.dtype is not dtypes.bool_:
-                self.fail(f"'!' needs a bool operand, got {e.a.dtype}")
-        elif isinstance(e, Select):
-            if e.cond.dtype is not dtypes.bool_ or e.cond.lanes not in (1, e.lanes):
-                self.fail(f"select condition is {_t(e.cond.dtype, e.cond.lanes)}")
-            if e.t.dtype != e.f.dtype or e.t.lanes != e.f.lanes:
-                self.fail(f"select arms differ: {_t(e.t.dtype, e.t.lanes)} vs "
-                          f"{_t(e.f.dtype, e.f.lanes)}")
-            if e.t.lanes != e.lanes:
-                self.fail(f"select arms are {_t(e.t.dtype, e.t.lanes)} but the condition has "
-                          f"{e.lanes} lanes (broadcast the arms)")
-        elif isinstance(e, Call):
-            intr = INTRINSICS[e.name]
-            a0 = e.args[0]
-            for a in e.args:
-                if (a.dtype, a.lanes) != (a0.dtype, a0.lanes):
-                    self.fail(f"arguments of {e.name} differ in type: {format_node(e)}")
-            if intr.float_only and not a0.dtype.is_float:
-                self.fail(f"{e.name} needs float arguments, got {a0.dtype}")
-            if a0.dtype is dtypes.bool_:
-                self.fail(f"{e.name} of bool")
-        elif isinstance(e, Ramp):
-            if not e.base.dtype.is_int or e.base.lanes != 1 or e.stride.lanes != 1 \
-                    or e.stride.dtype != e.base.dtype:
-                self.fail(f"ramp needs integer scalar base and stride: {format_node(e)}")
-            if e.lanes < 2:
-                self.fail(f"ramp with {e.lanes} lanes")
-        elif isinstance(e, Broadcast):
-            if e.value.lanes != 1 or e.lanes < 2:
-                self.fail(f"broadcast needs a scalar and at least 2 lanes: {format_node(e)}")
-        elif isinstance(e, Cast):
-            pass
-        else:
-            self.fail(f"not an expression: {e!r}")
-
-
-def _children(e):
-    from .visitor import child_nodes
-    return child_nodes(e)
-
-
-def _t(dtype, lanes: int) -> str:
-    return dtype.name if lanes == 1 else f"{dtype.name}x{lanes}"
