@@ -21,6 +21,9 @@ I1, I32, I64 = ir.IntType(1), ir.IntType(32), ir.IntType(64)
 _LOG2E = 1.44269504088896341
 
 
+LIBM_ONLY = ("tan", "asin", "acos", "atan", "sinh", "cosh", "asinh", "acosh", "atanh")
+
+
 def type_suffix(ty) -> str:
     if isinstance(ty, ir.VectorType):
         return f"v{ty.count}{type_suffix(ty.element)}"
@@ -78,6 +81,9 @@ class MathLib:
         if name in simple:
             return self.intr(b, simple[name], args, flags=flags)
         x = args[0]
+        if name in LIBM_ONLY:
+            return self.per_lane_libm(b, name + "f" if isinstance(elem, ir.FloatType) else name,
+                                      x)
         if name == "rsqrt":
             return b.fdiv(splat_const(ty, 1.0), self.intr(b, "sqrt", [x], flags=flags),
                           flags=flags)

@@ -3,6 +3,7 @@ their result type. Backends implement every one of them (backends/llvm/intrinsic
 
     unary, float only:  exp exp2 log log2 sqrt rsqrt sin cos tanh erf sigmoid
                         floor ceil round (half to even, as numpy) trunc
+                        tan asin acos atan sinh cosh asinh acosh atanh (libm, per lane)
     unary, numeric:     abs
     binary, float:      pow
     ternary, float:     fma (fused multiply-add, one rounding)
@@ -23,7 +24,9 @@ class Intrinsic:
 
 
 _FLOAT_UNARY = ("exp", "exp2", "log", "log2", "sqrt", "rsqrt", "sin", "cos", "tanh", "erf",
-                "sigmoid", "floor", "ceil", "round", "trunc")
+                "sigmoid", "floor", "ceil", "round", "trunc",
+                # C library functions (one call per lane)
+                "tan", "asin", "acos", "atan", "sinh", "cosh", "asinh", "acosh", "atanh")
 
 INTRINSICS: dict[str, Intrinsic] = {n: Intrinsic(n, 1) for n in _FLOAT_UNARY}
 INTRINSICS["abs"] = Intrinsic("abs", 1, float_only=False)

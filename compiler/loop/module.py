@@ -36,6 +36,7 @@ class LoopModule:
         self.funcs: list[LoopFunc] = list(funcs)
         self.buffers: list[Buffer] = list(buffers)     # module-level: const and arena
         self.arena_size = int(arena_size)
+        self.attrs: dict = {}     # e.g. the model signature lowering records (inputs/outputs)
 
     # ---- building --------------------------------------------------------------------------------
     def add_func(self, func: LoopFunc) -> LoopFunc:

@@ -1,0 +1,1 @@
+"""Compute rules (one element of elementwise / broadcast / injective ops); each module registers with @compute."""

@@ -1,0 +1,1 @@
+"""Kernel rules (loop nests): one module per op family; each registers with @kernel."""
