@@ -171,6 +171,10 @@ class ExprEmitter:
             return bld.icmp_unsigned("!=", v, self.const(v.type, 0))
         if src is dtypes.bool_:
             return bld.uitofp(v, ty) if dst.is_float else bld.zext(v, ty)
+        # f16 converts only to/from f32 natively (F16C); anything else would be a libcall
+        # (__truncdfhf2, __floatdihf, ...) that the JIT cannot resolve: go through f32
+        if (src is dtypes.f16) != (dst is dtypes.f16) and dtypes.f32 not in (src, dst):
+            return self.cast(Cast(dst, Cast(dtypes.f32, e.value)))
         if src.is_float and dst.is_float:
             return bld.fpext(v, ty) if dst.itemsize > src.itemsize else bld.fptrunc(v, ty)
         if src.is_float:

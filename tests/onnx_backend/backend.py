@@ -4,8 +4,8 @@
     outputs = rep.run([x, y])                     # tuple of arrays, in graph-output order
 
 The model is imported with `frontends.onnx.import_onnx` (input shapes fixed from the first
-inputs seen) and run with the chosen engine. Only the reference interpreter exists today;
-`ENGINES` is the hook for a compiled engine later.
+inputs seen) and run with the chosen engine: the reference interpreter (before or after the
+-O3 graph pipeline) or the compiled path (graph passes, lowering, LLVM, native code).
 """
 from __future__ import annotations
 
@@ -32,9 +32,28 @@ def _run_reference_o3(graph, feeds: Dict[str, Any]) -> dict:
     return run_graph(graph, feeds)
 
 
+def _run_compiled(graph, feeds: Dict[str, Any]) -> dict:
+    """The -O2 graph pipeline, lowering to loop IR and native code (JIT), with bounds checks
+    off: what a user's compiled model runs."""
+    from backends.llvm import compile_module
+    from compiler import plugins
+    from compiler.transform import PassContext, PassManager
+    from passes.lower import LowerTarget, lower_graph
+    with PassContext(opt_level=2) as ctx:
+        PassManager(plugins.default_pipeline(2)).run(graph, ctx)
+    lm = lower_graph(graph, LowerTarget(num_threads=2))
+    cm = compile_module(lm, num_threads=2)
+    args = [np.array(feeds[v.name], dtype=v.dtype.np_dtype, order="C")
+            for v in graph.inputs]
+    outs = [np.empty(v.shape, v.dtype.np_dtype) for v in graph.outputs]
+    cm["main"](*args, *outs)
+    return dict(zip(graph.output_names, outs))
+
+
 # engine name -> callable(graph, {input name: value}) -> {output name: value}
 ENGINES: Dict[str, Callable[[Any, Dict[str, Any]], dict]] = {
-    "reference": _run_reference, "reference-O3": _run_reference_o3}
+    "reference": _run_reference, "reference-O3": _run_reference_o3,
+    "compiled": _run_compiled}
 
 
 def _graph_inputs(model: onnx.ModelProto) -> list:
@@ -70,8 +89,38 @@ class AiccBackendRep(BackendRep):
                 inputs = [inputs]
             feeds = dict(zip(self.input_names, inputs))
         graph = self._import(feeds)
-        results = ENGINES[self.engine](graph, feeds)
+        try:
+            results = ENGINES[self.engine](graph, feeds)
+        except Exception as e:
+            # Compiling needs static shapes. When a result's shape depends on the *value* of an
+            # integer input (axes, shape, k, pads given as runtime inputs), compile a model
+            # specialised to that value, as a user would with input_shapes/initializers.
+            if self.engine != "compiled" or "symbolic or unknown shapes" not in str(e):
+                raise
+            frozen = {k: v for k, v in feeds.items()
+                      if isinstance(v, np.ndarray) and v.dtype.kind in "iu"}
+            if not frozen:
+                raise
+            graph = _import_specialised(self.model, feeds, frozen)
+            results = ENGINES[self.engine](graph, {k: v for k, v in feeds.items()
+                                                   if k not in frozen})
         return tuple(results[name] for name in self.output_names)
+
+
+def _import_specialised(model: onnx.ModelProto, feeds: Dict[str, Any], frozen: dict):
+    """Import `model` with the inputs in `frozen` turned into initializers of their values."""
+    from onnx import numpy_helper
+    from frontends.onnx import import_onnx
+    m = onnx.ModelProto()
+    m.CopyFrom(model)
+    keep = [v for v in m.graph.input if v.name not in frozen]
+    del m.graph.input[:]
+    m.graph.input.extend(keep)
+    for name, value in frozen.items():
+        m.graph.initializer.append(numpy_helper.from_array(value, name))
+    shapes = {k: tuple(v.shape) for k, v in feeds.items()
+              if isinstance(v, np.ndarray) and k not in frozen}
+    return import_onnx(m, input_shapes=shapes or None)
 
 
 class AiccBackend(Backend):
