@@ -40,3 +40,15 @@ def onnx_frontend():
 def fx_frontend():
     """frontends.fx (needs torch: pip install torch==2.13.0, the CPU build)."""
     return _load("frontends.fx", "the torch.fx frontend", extra="torch")
+
+
+def lower_graph(graph, **target):
+    """Lower an optimized graph to a loop IR module: passes.lower.lower_graph(graph,
+    LowerTarget(**target)) (target: vector_bits, num_threads, parallel, features, ...)."""
+    lower = _load("passes.lower", "the graph-to-loop-IR lowering")
+    return lower.lower_graph(graph, lower.LowerTarget(**target))
+
+
+def llvm_backend():
+    """backends.llvm: loop IR -> native code (JIT and shared libraries; needs llvmlite)."""
+    return _load("backends.llvm", "the LLVM backend")

@@ -99,7 +99,7 @@ class CompiledFunction:
                 raise ArgumentError(f"{what} has dtype {a.dtype}, expected {dt}")
             if a.shape != shape:
                 raise ArgumentError(f"{what} has shape {a.shape}, expected {shape}")
-            if any(n > 1 and s != e for n, s, e in zip(shape, a.strides, strides)):
+            if a.size and any(n > 1 and s != e for n, s, e in zip(shape, a.strides, strides)):
                 raise ArgumentError(f"{what} has strides {a.strides} bytes, expected {strides} "
                                     "(pass a C-contiguous array: np.ascontiguousarray)")
             if not a.flags.aligned:

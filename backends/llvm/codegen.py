@@ -5,7 +5,7 @@ intrinsics.py. The ABI it produces is described in backends/llvm/__init__.py.
     text = emit_llvm_ir(loop_module, options)     # the LLVM IR, before optimisation
 
 Loops are emitted in rotated (do-while) form with an i64 phi. `unrolled` loops are replicated
-here; `vectorized` loops get `llvm.loop.vectorize.enable` metadata (explicit vectors come from
+here; `vectorized` loops are left to LLVM's loop vectorizer (explicit vectors come from
 ramp/broadcast expressions); `parallel` loops are outlined and run through GOMP_parallel. A
 block binds its iteration variables, tests its predicate, runs `init` when every reduce
 variable is 0, then its body. Every function returns an i32 status (0 = ok)."""
@@ -295,10 +295,10 @@ class FunctionEmitter(ExprEmitter):
             from .parallel import emit_parallel
             emit_parallel(self, s)
             return
+        # `vectorized` loops are left to LLVM's loop vectorizer without forcing it: forced
+        # vectorization that LLVM cannot do prints "loop not vectorized" warnings on stderr
+        # (explicit vectors come from ramp/broadcast expressions)
         md = None
-        if s.kind == "vectorized":
-            md = self.cg.loop_metadata(("llvm.loop.vectorize.enable", ir.Constant(ir.IntType(1),
-                                                                                  1)))
         self.counted_loop(s.var, ir.Constant(I64, 0), ir.Constant(I64, s.extent),
                           lambda: self.stmt(s.body), md, known_nonempty=True)
 

@@ -5,20 +5,22 @@ import argparse
 import sys
 
 from ..errors import AiccError
-from . import import_cmd, inspect_cmd, opt_cmd, run_cmd
+from . import compile_cmd, import_cmd, inspect_cmd, opt_cmd, run_cmd
 
 DESCRIPTION = """\
 aicc: an ahead-of-time AI compiler.
-  graph IR text -> graph passes -> (later) loop IR -> LLVM native code.
+  ONNX / graph IR -> graph passes -> loop IR -> LLVM native code, in one artifact file.
 
 Examples:
+  aicc compile model.onnx -o model.aicc -O2
+  aicc run model.aicc --inputs in.npz --outputs out.npz --bench 100
   aicc opt model.ir --passes "fold-constants,cse,dce" -o out.ir
   aicc opt model.ir -O2 --print-ir-after all --time-passes
   aicc opt --list-passes
-  aicc run model.ir --inputs in.npz --outputs out.npz
+  aicc run model.ir --inputs in.npz --outputs out.npz      # reference interpreter
 """
 
-SUBCOMMANDS = (import_cmd, inspect_cmd, opt_cmd, run_cmd)
+SUBCOMMANDS = (compile_cmd, import_cmd, inspect_cmd, opt_cmd, run_cmd)
 
 
 def build_parser() -> argparse.ArgumentParser:
