@@ -45,13 +45,24 @@ def emit_parallel(em, s) -> None:
         b.store(v, b.gep(data, [zero, ir.Constant(I32, k)], source_etype=struct_ty))
 
     cg.n_outlined += 1
-    fn = ir.Function(mod, ir.FunctionType(VOID, [PTR]), f"{em.fn.name}.par{cg.n_outlined}")
+    name = f"{em.fn.name}.par{cg.n_outlined}"
+    # the thread entry loads the captures and calls the body, whose pointer parameters are
+    # `noalias` (as the kernel's own are), so LLVM can hoist and vectorise inside it
+    body_fn = ir.Function(mod, ir.FunctionType(VOID, [v.type for v in values]), name + ".body")
+    body_fn.linkage = "internal"
+    body_fn.attributes.add("nounwind")
+    for a in body_fn.args[len(cap_vars):]:
+        a.add_attribute("noalias")
+    fn = ir.Function(mod, ir.FunctionType(VOID, [PTR]), name)
     fn.linkage = "internal"
     fn.attributes.add("nounwind")
-    sub = FunctionEmitter(cg, fn, em.func_name, em.func_id, outlined=True)
-    sb = sub.entry_b
-    loaded = [sb.load(sb.gep(fn.args[0], [zero, ir.Constant(I32, k)], source_etype=struct_ty),
+    eb = ir.IRBuilder(fn.append_basic_block("entry"))
+    loaded = [eb.load(eb.gep(fn.args[0], [zero, ir.Constant(I32, k)], source_etype=struct_ty),
                       typ=v.type) for k, v in enumerate(values)]
+    eb.call(body_fn, loaded)
+    eb.ret_void()
+    sub = FunctionEmitter(cg, body_fn, em.func_name, em.func_id, outlined=True)
+    loaded = list(body_fn.args)
     for v, val in zip(cap_vars, loaded):
         sub.vars[v] = val
     for buf, val in zip(cap_bufs, loaded[len(cap_vars):]):

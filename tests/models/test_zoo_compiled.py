@@ -10,11 +10,7 @@ import pytest
 torch = pytest.importorskip("torch")
 ort = pytest.importorskip("onnxruntime")
 
-from compiler import plugins  # noqa: E402
-from compiler.transform import PassContext, PassManager  # noqa: E402
-from frontends.onnx import import_onnx  # noqa: E402
-
-from tests.lower.util import compile_graph, run_compiled  # noqa: E402
+import compiler  # noqa: E402
 from tests.models.zoo import ZOO, export_onnx  # noqa: E402
 
 SEEDS = (0, 1, 2)
@@ -34,14 +30,11 @@ def exported(request, tmp_path_factory):
                                                             for o, b in MODES])
 def test_compiled_zoo_matches_onnxruntime(exported, level, bounds_check):
     name, names, path, session = exported
-    graph = import_onnx(path)
-    with PassContext(opt_level=level) as ctx:
-        PassManager(plugins.default_pipeline(level)).run(graph, ctx)
-    _, cm = compile_graph(graph, bounds_check=bounds_check)
+    model = compiler.compile(path, opt_level=level, bounds_check=bounds_check, num_threads=2)
     for seed in SEEDS:
         feeds = {n: t.numpy() for n, t in zip(names, ZOO[name].inputs(seed))}
         expected = session.run(None, feeds)
-        got = run_compiled(cm, graph, feeds)
-        for out_name, want in zip(graph.output_names, expected):
+        got = model.run(feeds)
+        for out_name, want in zip([o.name for o in session.get_outputs()], expected):
             np.testing.assert_allclose(got[out_name], want, rtol=1e-4, atol=1e-4,
                                        err_msg=f"{name} seed {seed} output {out_name}")
