@@ -1,8 +1,10 @@
 """The pass library. Importing it registers every pass with the core's registry.
 
   graph/  graph-IR passes, one a file
+  loop/   loop-IR passes and the schedule primitives (Schedule, Trace)
 """
 from . import graph  # noqa: F401  (registers the graph passes)
+from . import loop  # noqa: F401  (registers the loop passes)
 
 # The default graph pipeline of each -O level. A pass also carries its own opt_level, so
 # PassContext(opt_level=...) can still gate passes of a custom pipeline.

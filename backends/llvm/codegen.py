@@ -78,6 +78,7 @@ class ModuleCodegen:
             self.const_globals[b] = global_var(self.mod, PTR, sym, ir.Constant(PTR, None))
             self.const_symbols[b.name] = sym
         self.funcs = {}
+        self.offset_cache: dict = {}          # (offset expr, ranges) -> simplified offset
         for f in lm.funcs:
             fnty = ir.FunctionType(I32, [PTR] * (len(f.params) + 1))
             fn = ir.Function(self.mod, fnty, func_symbol(f.name))

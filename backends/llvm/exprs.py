@@ -39,6 +39,11 @@ def llvm_type(dt, lanes: int = 1):
     return with_lanes(scalar_type(dt), lanes)
 
 
+def _index_vars(e) -> list:
+    from compiler.loop.visitor import free_vars
+    return free_vars(e)
+
+
 class ExprEmitter:
     """Needs: self.b (IRBuilder), self.vars, self.ranges, self.cg (module codegen with .math,
     .flags, .opts), self.buffer_ptr(buf), self.check_access(...), self.check_nonzero(...)."""
@@ -197,7 +202,14 @@ class ExprEmitter:
                 idx = Cast(dtypes.i64, idx)
             term = binary("*", idx, IntImm(stride))
             off = term if off is None else binary("+", off, term)
-        return simplify(off if off is not None else IntImm(0), self.ranges)
+        off = off if off is not None else IntImm(0)
+        # unrolled kernels repeat the same index expressions: simplify each once per range
+        # context (the result depends only on the ranges of its free variables)
+        key = (off, tuple((v, self.ranges.get(v)) for v in _index_vars(off)))
+        cache = self.cg.offset_cache
+        if key not in cache:
+            cache[key] = simplify(off, self.ranges)
+        return cache[key]
 
     def access(self, buf, indices, lanes: int):
         """(base pointer, simplified flat offset) after the optional bounds check."""

@@ -14,7 +14,7 @@ import compiler  # noqa: E402
 from tests.models.zoo import ZOO, export_onnx  # noqa: E402
 
 SEEDS = (0, 1, 2)
-MODES = [(2, False), (2, True), (3, True)]       # (opt level, bounds checks)
+MODES = [(2, False), (3, True)]       # (opt level, bounds checks)
 
 
 @pytest.fixture(scope="module", params=sorted(ZOO))
