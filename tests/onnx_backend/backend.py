@@ -88,8 +88,10 @@ class AiccBackendRep(BackendRep):
             # specialised to that value, as a user would with input_shapes/initializers.
             if self.engine != "compiled" or not _STATIC_SHAPES_NEEDED.search(str(e)):
                 raise
-            frozen = {k: v for k, v in feeds.items()
-                      if isinstance(v, np.ndarray) and v.dtype.kind in "iu"}
+            # the inputs that can set a shape: integers and booleans (axes, shapes, k,
+            # conditions) and tiny float tensors (scales, roi, depth)
+            frozen = {k: v for k, v in feeds.items() if isinstance(v, np.ndarray)
+                      and (v.dtype.kind in "iub" or v.size <= 8)}
             if not frozen:
                 raise
             graph = _import_specialised(self.model, feeds, frozen)
