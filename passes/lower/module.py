@@ -151,7 +151,8 @@ def lower_graph(graph, target: Optional[LowerTarget] = None) -> LoopModule:
                 continue
             dests[id(v)] = mb.lm.add_arena_buffer(mb.name(v.name), v.dtype, v.shape,
                                                   offsets[v.name])
-        fname = mb.name(f"k{i}_{node.op.lower()}")
+        label = node.name if node.op == "FusedGroup" and node.name else node.op.lower()
+        fname = mb.name(f"k{i}_{label}")
         mb.begin_kernel()
         node_dests = {id(v): dests[id(v)] for v in node.outputs if dests.get(id(v)) is not None}
         body = GroupLowering(mb, node, refs, node_dests, target, fname).run()
