@@ -8,35 +8,20 @@ import re
 import numpy as np
 import pytest
 
-from backends.llvm import compile_module
-from backends.reference import run_graph
 from compiler.ir.graph import Graph
 from compiler.ir.types import TensorType
-from compiler.loop import verify
 from compiler.ops.layout import pack_conv_weight
-from compiler.transform import PassContext, PassManager, parse_pipeline
-from passes.lower import LowerTarget, lower_graph
 
-from .util import random_feeds, run_compiled
+from .util import check_against_reference
 
 RNG = np.random.default_rng(7)
 
 
 def check(graph, passes="fuse", *, bits=512, threads=2, bounds_check=True, dtype="f32"):
     """Compare the compiled graph (after `passes`) with the reference on the original graph."""
-    feeds = random_feeds(graph)
-    expected = run_graph(graph, feeds)
-    if passes:
-        with PassContext(opt_level=3) as ctx:
-            PassManager(parse_pipeline(passes)).run(graph, ctx)
-    lm = lower_graph(graph, LowerTarget(vector_bits=bits, num_threads=threads))
-    verify(lm)
-    cm = compile_module(lm, num_threads=threads, bounds_check=bounds_check)
-    got = run_compiled(cm, graph, feeds)
     tol = {"f64": 1e-10, "f16": 2e-3}.get(dtype, 2e-4)
-    for name, want in expected.items():
-        np.testing.assert_allclose(got[name], want, rtol=tol, atol=tol, err_msg=name)
-    return lm
+    return check_against_reference(graph, passes, rtol=tol, atol=tol, bits=bits,
+                                   threads=threads, bounds_check=bounds_check)
 
 
 def nchwc_graph(n, c, h, w, m, k, *, group=1, xb=8, ob=8, iw=None, bias=True, relu=True,

@@ -4,16 +4,11 @@ for 8- and 16-lane vectors. Many ops share one graph so one compile covers them.
 import numpy as np
 import pytest
 
-from backends.llvm import compile_module
-from backends.reference import run_graph
 from compiler.ir.graph import Graph
 from compiler.ir.types import TensorType
-from compiler.loop import verify
 from compiler.ops.layout import from_nchw
-from compiler.transform import PassContext, PassManager, parse_pipeline
-from passes.lower import LowerTarget, lower_graph
 
-from .util import random_feeds, run_compiled
+from .util import check_against_reference, random_feeds
 
 REDUCE = ["ReduceSum", "ReduceMean", "ReduceMax", "ReduceMin", "ReduceProd", "ReduceL1",
           "ReduceL2", "ReduceSumSquare", "ReduceLogSum", "ReduceLogSumExp"]
@@ -23,25 +18,11 @@ FLOAT_ONLY = {"ReduceLogSum", "ReduceLogSumExp"}
 def check(g, feeds=None, *, bits=256, threads=2, passes="", both_checks=True):
     """Compile g (after `passes`) with bounds checks (and without), compare with the reference
     on the original graph; returns the loop module."""
-    feeds = feeds if feeds is not None else random_feeds(g)
-    want = run_graph(g, feeds)
-    if passes:
-        with PassContext(opt_level=2) as ctx:
-            PassManager(parse_pipeline(passes)).run(g, ctx)
-    lm = lower_graph(g, LowerTarget(vector_bits=bits, num_threads=threads))
-    verify(lm)
-    for bc in (True, False) if both_checks else (True,):
-        got = run_compiled(compile_module(lm, num_threads=threads, bounds_check=bc), g, feeds)
-        for name, w in want.items():
-            h = got[name]
-            assert h.shape == w.shape and h.dtype == w.dtype, (name, h.shape, w.shape)
-            if w.dtype == np.float16:
-                np.testing.assert_allclose(h, w, rtol=2e-3, atol=2e-3, err_msg=name)
-            elif w.dtype.kind == "f":
-                np.testing.assert_allclose(h, w, rtol=1e-4, atol=1e-5, err_msg=name)
-            else:
-                np.testing.assert_array_equal(h, w, err_msg=name)
-    return lm
+    half = any(v.dtype.name == "f16" for v in g.outputs)
+    return check_against_reference(
+        g, passes, feeds=feeds, bits=bits, threads=threads, opt_level=2,
+        rtol=2e-3 if half else 1e-4, atol=2e-3 if half else 1e-5,
+        bounds_check=(True, False) if both_checks else True)
 
 
 def _reduce_graph(dtype, shape, axes_list, ops):
@@ -200,7 +181,7 @@ def test_reduction_with_fused_epilogue_and_injective_producer():
     g.set_outputs([y1, y2, gp], ["y1", "y2", "gp"])
     lm = check(g, passes="fuse,memory-plan")
     kernels = [f for f in lm.funcs if f.name != "main"]
-    assert len(kernels) == 3 and all("fusedgroup" in f.name for f in kernels)
+    assert len(kernels) == 3 and all("_fused_" in f.name for f in kernels)
     text = str(kernels[1])
     assert "sigmoid(" in text and "reduce_add(" in text   # epilogue applied in the store
 

@@ -90,7 +90,8 @@ class AiccBackendRep(BackendRep):
                 raise
             # the inputs that can set a shape: integers and booleans (axes, shapes, k,
             # conditions) and tiny float tensors (scales, roi, depth)
-            frozen = {k: v for k, v in feeds.items() if isinstance(v, np.ndarray)
+            frozen = {k: np.asarray(v) for k, v in feeds.items()
+                      if isinstance(v, (np.ndarray, np.generic))
                       and (v.dtype.kind in "iub" or v.size <= 8)}
             if not frozen:
                 raise
