@@ -95,12 +95,15 @@ class AiccBackendRep(BackendRep):
                       and (v.dtype.kind in "iub" or v.size <= 8)}
             if not frozen:
                 raise
+            SPECIALISED.add(self.model.graph.name)
             graph = _import_specialised(self.model, feeds, frozen)
             results = ENGINES[self.engine](graph, {k: v for k, v in feeds.items()
                                                    if k not in frozen})
         return tuple(results[name] for name in self.output_names)
 
 
+# names of the models the compiled engine had to specialise to input values (for the report)
+SPECIALISED: set = set()
 _STATIC_SHAPES_NEEDED = re.compile(r"symbolic or unknown shapes|needs static shapes")
 
 
