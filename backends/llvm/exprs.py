@@ -10,7 +10,8 @@ are plain unsigned divisions (shifts/masks for powers of two). Float min/max pro
 
 A load/store flattens its indices with the buffer's strides and simplifies the offset: a
 scalar offset is a scalar access, `ramp(b, 1, n)` one contiguous <n x T> access,
-`broadcast(b, n)` a scalar load splatted, anything else one access per lane."""
+`broadcast(b, n)` a scalar load splatted, a load of `ramp(b, s, n)` with a small constant
+stride one contiguous load and a shuffle, anything else one access per lane."""
 from __future__ import annotations
 
 import llvmlite.ir as ir
@@ -23,6 +24,7 @@ from compiler.loop.simplify import simplify
 
 from .intrinsics import I1, I32, I64, splat_const, type_suffix, with_lanes
 
+MAX_DEINTERLEAVE_STRIDE = 4    # larger strides load more discarded lanes than a gather loads
 _SCALAR = {"f16": ir.HalfType(), "f32": ir.FloatType(), "f64": ir.DoubleType(), "bool": I1}
 _ICMP = {"<": "<", "<=": "<=", ">": ">", ">=": ">=", "==": "==", "!=": "!="}
 
@@ -237,6 +239,16 @@ class ExprEmitter:
         elif isinstance(off, Broadcast):
             v = self.splat(bld.load(self.gep(base, self.expr(off.value), elem), typ=elem,
                                     align=al), off.lanes)
+        elif isinstance(off, Ramp) and isinstance(off.stride, IntImm) and \
+                1 < off.stride.value <= MAX_DEINTERLEAVE_STRIDE:
+            # a small constant stride: one contiguous load from the first lane's element to the
+            # last's (all inside the buffer) and a shuffle picking every stride-th, instead of
+            # a scalar load per lane
+            s, n = off.stride.value, off.lanes
+            vt = ir.VectorType(elem, s * (n - 1) + 1)
+            wide = bld.load(self.gep(base, self.expr(off.base), elem), typ=vt, align=al)
+            v = bld.shuffle_vector(wide, ir.Constant(vt, ir.Undefined),
+                                   ir.Constant(ir.VectorType(I32, n), [s * k for k in range(n)]))
         else:
             offs = self.expr(off)
             v = ir.Constant(ir.VectorType(elem, off.lanes), ir.Undefined)

@@ -4,10 +4,14 @@ buffer pointers, the arena, a status slot) in a struct, and is run by
 
     GOMP_parallel(outlined, &struct, __aicc_num_threads, 0)
 
-Each thread takes one contiguous chunk of ceil(N / threads) iterations (omp_get_thread_num /
-omp_get_num_threads); no Python runs between iterations. A thread that fails a runtime check
-stores its status in the slot; the caller returns it after the parallel region. Parallel loops
-nested inside an outlined region run serially."""
+The iterations are cut into `threads` chunks of ceil(N / threads) (as a static schedule would),
+but threads claim chunks from a shared atomic counter until none are left: on a shared machine
+a thread that starts late finds its chunk already done by one that did not, instead of the
+region waiting for it to do the work. (Smaller chunks balance no better here and cost up to
+15% on a 2-thread conv when the chunk count does not divide evenly.) No Python runs between
+iterations. A thread that fails a runtime check stores its status in the slot; the caller
+returns it after the parallel region. Parallel loops nested inside an outlined region run
+serially."""
 from __future__ import annotations
 
 import llvmlite.ir as ir
@@ -17,6 +21,7 @@ from compiler.loop.visitor import buffers_used, free_vars
 from .intrinsics import I32, I64
 
 PTR = ir.PointerType()
+CHUNKS_PER_THREAD = 1     # chunks = threads x this
 VOID = ir.VoidType()
 
 
@@ -34,13 +39,15 @@ def emit_parallel(em, s) -> None:
     cap_vars = [v for v in free_vars(s) if v in em.vars]
     cap_bufs = [b for b in buffers_used(s) if b.scope in ("param", "local") and b in em.bufs]
     status = alloca(em.entry_b, I32, "par.status")
+    next_chunk = alloca(em.entry_b, I64, "par.next")
     values = ([em.vars[v] for v in cap_vars] + [em.bufs[b] for b in cap_bufs] +
-              [em.arena, status])
+              [em.arena, status, next_chunk])
     struct_ty = ir.LiteralStructType([v.type for v in values])
     data = alloca(em.entry_b, struct_ty, "par.data")
     zero = ir.Constant(I32, 0)
     b = em.b
     b.store(ir.Constant(I32, 0), status)
+    b.store(ir.Constant(I64, 0), next_chunk)
     for k, v in enumerate(values):
         b.store(v, b.gep(data, [zero, ir.Constant(I32, k)], source_etype=struct_ty))
 
@@ -51,7 +58,7 @@ def emit_parallel(em, s) -> None:
     body_fn = ir.Function(mod, ir.FunctionType(VOID, [v.type for v in values]), name + ".body")
     body_fn.linkage = "internal"
     body_fn.attributes.add("nounwind")
-    for a in body_fn.args[len(cap_vars):]:
+    for a in body_fn.args[len(cap_vars):-1]:     # not the counter all threads update
         a.add_attribute("noalias")
     fn = ir.Function(mod, ir.FunctionType(VOID, [PTR]), name)
     fn.linkage = "internal"
@@ -67,19 +74,27 @@ def emit_parallel(em, s) -> None:
         sub.vars[v] = val
     for buf, val in zip(cap_bufs, loaded[len(cap_vars):]):
         sub.bufs[buf] = val
-    sub.arena, sub.status_ptr = loaded[-2], loaded[-1]
+    sub.arena, sub.status_ptr, counter = loaded[-3], loaded[-2], loaded[-1]
     sub.ranges = dict(em.ranges)
     sub.ranges[s.var] = (0, s.extent - 1)
 
     tb = sub.b
-    tid = tb.sext(tb.call(_declare(mod, "omp_get_thread_num", I32, []), []), I64)
     nthr = tb.sext(tb.call(_declare(mod, "omp_get_num_threads", I32, []), []), I64)
     n = ir.Constant(I64, s.extent)
-    chunk = tb.sdiv(tb.add(n, tb.sub(nthr, ir.Constant(I64, 1))), nthr)
-    begin = tb.mul(tid, chunk)
+    pieces = tb.mul(nthr, ir.Constant(I64, CHUNKS_PER_THREAD))
+    chunk = tb.sdiv(tb.add(n, tb.sub(pieces, ir.Constant(I64, 1))), pieces)
+    grab, done = sub.new_block("par.grab"), sub.new_block("par.done")
+    tb.branch(grab)
+    tb.position_at_end(grab)
+    begin = tb.atomic_rmw("add", counter, chunk, "monotonic")
+    work = sub.new_block("par.work")
+    tb.cbranch(tb.icmp_signed("<", begin, n), work, done)
+    tb.position_at_end(work)
     end = tb.add(begin, chunk)
     end = tb.select(tb.icmp_signed("<", end, n), end, n)
-    sub.counted_loop(s.var, begin, end, lambda: sub.stmt(s.body))
+    sub.counted_loop(s.var, begin, end, lambda: sub.stmt(s.body), known_nonempty=True)
+    sub.b.branch(grab)
+    sub.b.position_at_end(done)
     sub.finish()
 
     gomp = _declare(mod, "GOMP_parallel", VOID, [PTR, PTR, I32, I32])

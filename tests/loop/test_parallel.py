@@ -90,3 +90,23 @@ def test_bounds_error_inside_a_thread_is_reported():
         cm.set_num_threads(threads)
         with pytest.raises(RuntimeCheckError, match=r"@g.*buffer %x.*index 1000 is outside"):
             cm["g"](x, idx, y)
+
+
+@pytest.mark.parametrize("n", [1, 2, 5, 13, 40, 97])
+def test_dynamic_chunks_run_every_iteration_exactly_once(n):
+    """Threads take chunks from a shared counter: each iteration adds 1 exactly once, for
+    thread counts that do and do not divide the extent (and more threads than iterations)."""
+    m = parse_module(f"""
+    func @f(%out: i64[{n}]) {{
+      for %i in 0..{n} parallel {{
+        %out[%i] = %out[%i] + %i + 1
+      }}
+    }}""")
+    ir_text = emit_llvm_ir(m)
+    assert "atomicrmw add" in ir_text
+    cm = compile_module(m, num_threads=3)
+    for threads in (1, 2, 3, 5):
+        cm.set_num_threads(threads)
+        out = np.zeros(n, np.int64)
+        cm["f"](out)
+        np.testing.assert_array_equal(out, np.arange(1, n + 1), err_msg=f"threads={threads}")

@@ -7,6 +7,8 @@ import pytest
 from compiler.ir.graph import Graph
 from compiler.ir.types import TensorType
 
+from passes.lower.kernels import conv as conv_kernel
+
 from .gemm_util import check
 
 RNG = np.random.default_rng(3)
@@ -61,6 +63,25 @@ def test_depthwise(channels, mult, stride):
     g = _conv((2, channels, 13, 11), channels * mult, (3, 3), group=channels,
               strides=[stride, stride], pads=[1, 1, 1, 1])
     check(g, bits=256, threads=1)
+
+
+@pytest.mark.parametrize("threads,hw,channels,mult,stride,pads", [
+    (2, (64, 60), 8, 1, 2, [1, 1, 1, 1]),     # one group's planes per thread, parallel groups
+    (2, (40, 37), 6, 2, 1, [0, 2, 1, 0]),     # channel multiplier 2, asymmetric padding
+    (1, (13, 11), 5, 1, 2, [1, 1, 1, 1]),     # serial: also per group
+    (2, (128, 120), 2, 1, 2, [1, 1, 1, 1]),   # too few groups for 2 threads: shared planes
+])
+def test_grouped_planes_per_group_or_shared(threads, hw, channels, mult, stride, pads,
+                                            monkeypatch):
+    g = _conv((2, channels, *hw), channels * mult, (3, 3), group=channels,
+              strides=[stride, stride], pads=pads)
+    lm = check(g, bits=256, threads=threads)
+    text = str(lm)
+    assert (" parallel" in text) == (threads > 1)
+    assert ("alloc %planes" in text) == (channels >= 2 * threads)
+    # planes too big for the thread's stack: the shared scratch planes, same results
+    monkeypatch.setattr(conv_kernel, "GROUP_PLANES_MAX_BYTES", 64)
+    assert "alloc %planes" not in str(check(g, bits=256, threads=threads))
 
 
 def test_residual_add_fused_and_avx2_width():

@@ -28,6 +28,8 @@ from ..registry import kernel
 from .conv_plan import ConvPlan, panel_layouts
 from .gemm_microkernel import Names, emit_tile, lane_slice, target_threads
 
+GROUP_PLANES_MAX_BYTES = 256 * 1024     # a group's phase planes copied per thread (stack)
+
 
 class _Call:
     """What compiler.ops.conv's geometry helper reads: attrs with defaults, and error()."""
@@ -58,9 +60,13 @@ def emit_conv_f32(kc, P: ConvPlan, x, weights, bias) -> None:
     b = kc.b
     names = Names(kc.fresh)
     wp = kc.add_const("wpanels", P.pack_weights(weights))
-    planes = kc.scratch("planes", "f32", (P.C, len(P.phases), P.plane_len))
+    # grouped convs (depthwise) copy one group's planes at a time into a buffer local to the
+    # thread, so the copy stays in cache instead of streaming the whole input out and back
+    per_group = P.G > 1 and (P.threads == 1 or P.G >= 2 * P.threads) and \
+        P.ICg * len(P.phases) * P.plane_len * 4 <= GROUP_PLANES_MAX_BYTES
+    planes = None if per_group else kc.scratch("planes", "f32",
+                                               (P.C, len(P.phases), P.plane_len))
     out = kc.outputs[0]
-    L, mr, nr = P.tile.lanes, P.tile.mr, P.tile.nr
     par = "parallel" if P.threads > 1 else "serial"
 
     # the K loop runs over (ic, kh), the kw taps unrolled; a row of taps' phase plane and
@@ -78,119 +84,142 @@ def emit_conv_f32(kc, P: ConvPlan, x, weights, bias) -> None:
             return ic, const(0), kh * (P.dh * P.Wq)
         return ic, tab_phase[kh], tab_off[kh]
 
+    unit = _unit_emitter(kc, P, wp, out, bias, names, row_part)
+    per_unit = P.row_groups * P.row_blocks
     with b.for_(names("n"), P.N) as n:
-        emit_phase_planes(b, P, x, n, planes, names, par)
-        units = P.G * P.row_groups * P.row_blocks
-        with b.for_(names("u"), units, kind=par if units > 1 else "serial") as u:
-            rblk = u % P.row_blocks
-            rg = (u // P.row_blocks) % P.row_groups
-            g = u // (P.row_blocks * P.row_groups)
-            oh0 = rg * P.R
-            full_lays = panel_layouts(P, P.R)
-            tail_lays = panel_layouts(P, P.tail_rows) if P.tail_rows else []
-            n_full, n_tail = _count(full_lays), _count(tail_lays)
+        if per_group:
+            with b.for_(names("g"), P.G, kind=par) as g:
+                local = b.alloc(names("planes"), "f32", (P.ICg, len(P.phases), P.plane_len))
+                emit_phase_planes(b, P, x, n, local, names, "serial", first_c=g * P.ICg)
+                with b.for_(names("u"), per_unit) as u:
+                    unit(n, g, u, local, lambda ic: ic)
+        else:
+            emit_phase_planes(b, P, x, n, planes, names, par)
+            units = P.G * per_unit
+            with b.for_(names("u"), units, kind=par if units > 1 else "serial") as u:
+                g = u // per_unit
+                unit(n, g, u % per_unit, planes, lambda ic: g * P.ICg + ic)
 
-            def stores(tile_buf, ii, ip, pp, lays):
-                """Row ii of the tile: the runs of panel pp of a group laid out as `lays` (an
-                if chain over the panels)."""
-                def run_stores(lay):
-                    oc = g * P.OCg + ip * mr + ii
-                    for v in range(P.tile.nv):
-                        for lane0, width, r, ow0 in lay.runs.get(v, ()):
-                            at = v * L + lane0
-                            value = tile_buf[ii, Ramp(const(at), 1, width) if width > 1
-                                             else const(at)]
-                            if bias is not None:
-                                bv = bias[(oc,)]
-                                value = value + (Broadcast(bv, width) if width > 1 else bv)
-                            ow = ow0 if width == 1 else Ramp(ow0, 1, width)
-                            idx = (n, oc, oh0 + r, ow) if P.rank == 2 else (n, oc, ow)
-                            b.emit(out.store(idx, value))
 
-                def chain(k, first):
-                    if k == len(lays):
-                        return
-                    lay = lays[k]
-                    if lay.repeat > 1:
-                        cond = pp.lt(first + lay.repeat)
-                        body = lambda: run_stores(lay.shifted((pp - first) * nr))  # noqa: E731
-                    else:
-                        cond = pp.eq(first)
-                        body = lambda: run_stores(lay)  # noqa: E731
-                    if k == len(lays) - 1:
-                        body()
-                        return
-                    with b.if_(cond):
-                        body()
-                    with b.else_():
-                        chain(k + 1, first + lay.repeat)
-                chain(0, 0)
+def _unit_emitter(kc, P: ConvPlan, wp, out, bias, names, row_part):
+    """unit(n, g, u, planes, plane_c): the output tiles of work unit u (a row group and row
+    block) of group g, reading input channel ic of the group from planes[plane_c(ic)]."""
+    b = kc.b
+    L, mr, nr = P.tile.lanes, P.tile.mr, P.tile.nr
 
-            def panels(ip, rows):
-                def a_elem(ii, ko, t):
-                    return wp[g, ip, ko * P.KW + t, const(ii)]
+    def unit(n, g, u, planes, plane_c):
+        rblk = u % P.row_blocks
+        rg = (u // P.row_blocks) % P.row_groups
+        oh0 = rg * P.R
+        full_lays = panel_layouts(P, P.R)
+        tail_lays = panel_layouts(P, P.tail_rows) if P.tail_rows else []
+        n_full, n_tail = _count(full_lays), _count(tail_lays)
 
-                def finish(accs, pp):
-                    # the accumulators go to a local tile so the stores loop over its rows
-                    # (the store code is per panel layout, not per row)
-                    tile_buf = b.alloc(names("tile"), "f32", (rows, nr))
-                    for ii, row in enumerate(accs):
-                        for v, acc in enumerate(row):
-                            b.store(tile_buf, (const(ii), Ramp(const(v * L), 1, L)),
-                                    lane_slice(acc, 0, L, L))
-                    with b.for_(names("ii"), rows) as ii:
-                        if tail_lays:
-                            with b.if_(rg.lt(P.row_groups - 1)):
-                                stores(tile_buf, ii, ip, pp, full_lays)
-                            with b.else_():
-                                stores(tile_buf, ii, ip, pp, tail_lays)
-                        else:
-                            stores(tile_buf, ii, ip, pp, full_lays)
+        def stores(tile_buf, ii, ip, pp, lays):
+            """Row ii of the tile: the runs of panel pp of a group laid out as `lays` (an
+            if chain over the panels)."""
+            def run_stores(lay):
+                oc = g * P.OCg + ip * mr + ii
+                for v in range(P.tile.nv):
+                    for lane0, width, r, ow0 in lay.runs.get(v, ()):
+                        at = v * L + lane0
+                        value = tile_buf[ii, Ramp(const(at), 1, width) if width > 1
+                                         else const(at)]
+                        if bias is not None:
+                            bv = bias[(oc,)]
+                            value = value + (Broadcast(bv, width) if width > 1 else bv)
+                        ow = ow0 if width == 1 else Ramp(ow0, 1, width)
+                        idx = (n, oc, oh0 + r, ow) if P.rank == 2 else (n, oc, ow)
+                        b.emit(out.store(idx, value))
 
-                with b.for_(names("pp"), n_full) as pp:
-                    q0 = oh0 * P.Wq + pp * nr
-
-                    def b_vec(v, ko, t):
-                        ic, row_phase, row_off = row_part(ko)
-                        return planes[g * P.ICg + ic, row_phase + P.col_phase[t],
-                                      Ramp(q0 + row_off + (P.col_off[t] + v * L), 1, L)]
-
-                    def tile():
-                        emit_tile(b, L, rows, P.tile.nv, P.ICg * P.KH, P.KW, a_elem, b_vec,
-                                  lambda accs: finish(accs, pp), names)
-                    if tail_lays and n_tail < n_full:
-                        with b.if_(pp.lt(n_tail).logical_or(rg.lt(P.row_groups - 1))):
-                            tile()
-                    else:
-                        tile()
-
-            full_tiles, tail_rows = P.OCg // mr, P.OCg % mr
-            if full_tiles:
-                per = -(-full_tiles // P.row_blocks)
-                with b.for_(names("ip"), per) as ipl:
-                    ip = rblk * per + ipl if P.row_blocks > 1 else ipl
-                    if per * P.row_blocks > full_tiles:
-                        with b.if_(ip.lt(full_tiles)):
-                            panels(ip, mr)
-                    else:
-                        panels(ip, mr)
-            if tail_rows:
-                if P.row_blocks > 1:
-                    with b.if_(rblk.eq(P.row_blocks - 1)):
-                        panels(const(full_tiles), tail_rows)
+            def chain(k, first):
+                if k == len(lays):
+                    return
+                lay = lays[k]
+                if lay.repeat > 1:
+                    cond = pp.lt(first + lay.repeat)
+                    body = lambda: run_stores(lay.shifted((pp - first) * nr))  # noqa: E731
                 else:
+                    cond = pp.eq(first)
+                    body = lambda: run_stores(lay)  # noqa: E731
+                if k == len(lays) - 1:
+                    body()
+                    return
+                with b.if_(cond):
+                    body()
+                with b.else_():
+                    chain(k + 1, first + lay.repeat)
+            chain(0, 0)
+
+        def panels(ip, rows):
+            def a_elem(ii, ko, t):
+                return wp[g, ip, ko * P.KW + t, const(ii)]
+
+            def finish(accs, pp):
+                # the accumulators go to a local tile so the stores loop over its rows
+                # (the store code is per panel layout, not per row)
+                tile_buf = b.alloc(names("tile"), "f32", (rows, nr))
+                for ii, row in enumerate(accs):
+                    for v, acc in enumerate(row):
+                        b.store(tile_buf, (const(ii), Ramp(const(v * L), 1, L)),
+                                lane_slice(acc, 0, L, L))
+                with b.for_(names("ii"), rows) as ii:
+                    if tail_lays:
+                        with b.if_(rg.lt(P.row_groups - 1)):
+                            stores(tile_buf, ii, ip, pp, full_lays)
+                        with b.else_():
+                            stores(tile_buf, ii, ip, pp, tail_lays)
+                    else:
+                        stores(tile_buf, ii, ip, pp, full_lays)
+
+            with b.for_(names("pp"), n_full) as pp:
+                q0 = oh0 * P.Wq + pp * nr
+
+                def b_vec(v, ko, t):
+                    ic, row_phase, row_off = row_part(ko)
+                    return planes[plane_c(ic), row_phase + P.col_phase[t],
+                                  Ramp(q0 + row_off + (P.col_off[t] + v * L), 1, L)]
+
+                def tile():
+                    emit_tile(b, L, rows, P.tile.nv, P.ICg * P.KH, P.KW, a_elem, b_vec,
+                              lambda accs: finish(accs, pp), names)
+                if tail_lays and n_tail < n_full:
+                    with b.if_(pp.lt(n_tail).logical_or(rg.lt(P.row_groups - 1))):
+                        tile()
+                else:
+                    tile()
+
+        full_tiles, tail_rows = P.OCg // mr, P.OCg % mr
+        if full_tiles:
+            per = -(-full_tiles // P.row_blocks)
+            with b.for_(names("ip"), per) as ipl:
+                ip = rblk * per + ipl if P.row_blocks > 1 else ipl
+                if per * P.row_blocks > full_tiles:
+                    with b.if_(ip.lt(full_tiles)):
+                        panels(ip, mr)
+                else:
+                    panels(ip, mr)
+        if tail_rows:
+            if P.row_blocks > 1:
+                with b.if_(rblk.eq(P.row_blocks - 1)):
                     panels(const(full_tiles), tail_rows)
+            else:
+                panels(const(full_tiles), tail_rows)
+    return unit
 
 
 def _count(layouts) -> int:
     return sum(lay.repeat for lay in layouts)
 
 
-def emit_phase_planes(b, P: ConvPlan, x, n, planes, names, par: str) -> None:
+def emit_phase_planes(b, P: ConvPlan, x, n, planes, names, par: str, first_c=None) -> None:
     """planes[c, phase, i*Wq + j] = padded x[n, c] at row i*sh + ph, column j*sw + pw (zero in
-    the padding); the slack past Hq*Wq is only read by dropped lanes."""
+    the padding); the slack past Hq*Wq is only read by dropped lanes. With `first_c`, only
+    one group's channels: planes[c] is x[n, first_c + c] for c < ICg."""
     L = P.tile.lanes
-    with b.for_(names("c"), P.C, kind=par if P.C > 1 else "serial") as c:
+    count = P.C if first_c is None else P.ICg
+    with b.for_(names("c"), count, kind=par if count > 1 else "serial") as c:
+        src = c if first_c is None else first_c + c
         for pi, (ph, pw) in enumerate(P.phases):
             i0, i1 = P.valid_range(P.Hq, P.sh, ph, P.pt, P.H)
             j0, j1 = P.valid_range(P.Wq, P.sw, pw, P.pl, P.W)
@@ -198,7 +227,7 @@ def emit_phase_planes(b, P: ConvPlan, x, n, planes, names, par: str) -> None:
             def x_row(y, j, width, pw=pw):
                 col = j * P.sw + (pw - P.pl)
                 cols = Ramp(col, P.sw, width) if width > 1 else col
-                return x[(n, c, y, cols)] if P.rank == 2 else x[(n, c, cols)]
+                return x[(n, src, y, cols)] if P.rank == 2 else x[(n, src, cols)]
 
             def put(i, j0_, width, value):
                 at = i * P.Wq + j0_
