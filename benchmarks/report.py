@@ -123,8 +123,9 @@ def _busy(r: ModelResult) -> str:
     return f" (other processes used {100 * r.other_load:.0f}% of the CPUs meanwhile)"
 
 
-def targets(results, opt_level: int) -> list:
-    """(target, status, measured) rows."""
+def targets(results, opt_level: int, o2_compile: Optional[dict] = None) -> list:
+    """(target, status, measured) rows. `o2_compile` maps a model to the (wall, CPU) seconds of
+    an extra -O2 compile, made when the run's own level is not 2."""
     rows = []
     mm = _find(results, "matmul", 1)
     missing = _not_run(mm, "ours") or _not_run(mm, "numpy")
@@ -148,7 +149,12 @@ def targets(results, opt_level: int) -> list:
                      f"{_busy(r)}"))
     text = "ResNet-18 compiles at -O2 in under 60 s"
     compiled = [r for r in results if r.model == "resnet18" and r.compile_seconds is not None]
-    if opt_level != 2:
+    if opt_level != 2 and (o2_compile or {}).get("resnet18"):
+        wall, cpu = o2_compile["resnet18"]
+        rows.append((text, "PASS" if wall < 60 else "MISS",
+                     f"{wall:.1f} s wall, {cpu:.1f} s CPU (1 thread; a separate -O2 compile, "
+                     f"the timed models are -O{opt_level})"))
+    elif opt_level != 2:
         rows.append((text, "NOT MEASURED", f"this run compiled at -O{opt_level}"))
     elif compiled:
         worst = max(r.compile_seconds for r in compiled)
@@ -210,7 +216,8 @@ LEGEND = ("Latencies are medians; ours/ORT < 1 means we are faster. GFLOP/s coun
           "was timed (when above 5%).")
 
 
-def markdown(results, settings: dict, machine_info: dict, descriptions: dict) -> str:
+def markdown(results, settings: dict, machine_info: dict, descriptions: dict,
+             o2_compile: Optional[dict] = None) -> str:
     out = ["# Benchmark results", "",
            "Written by `python -m benchmarks.run` (see benchmarks/README.md); do not edit by hand.",
            "", "## Machine", ""]
@@ -225,5 +232,6 @@ def markdown(results, settings: dict, machine_info: dict, descriptions: dict) ->
         out += [_row(r) for r in results if r.threads == threads]
     out += ["", LEGEND, "", "## Targets", "", "| target | status | measured |", "|---|---|---|"]
     out += [f"| {t} | {s} | {_escape(m)} |" for t, s, m in targets(results,
-                                                                     settings["opt level"])]
+                                                                     settings["opt level"],
+                                                                     o2_compile)]
     return "\n".join(out) + "\n"

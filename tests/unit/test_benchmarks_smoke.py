@@ -101,3 +101,12 @@ def test_cli_arguments():
         bench.parse_args(["--models", "alexnet"])
     with pytest.raises(SystemExit):
         bench.parse_args(["--threads", "0"])
+
+
+def test_compile_time_target_uses_the_separate_o2_compile():
+    from benchmarks.report import targets
+    row = lambda rows: next(r for r in rows if r[0].startswith("ResNet-18 compiles"))  # noqa
+    assert row(targets([], 3))[1] == "NOT MEASURED"
+    status, measured = row(targets([], 3, {"resnet18": (5.0, 4.5)}))[1:]
+    assert status == "PASS" and "separate -O2 compile" in measured and "-O3" in measured
+    assert row(targets([], 3, {"resnet18": (61.0, 60.5)}))[1] == "MISS"
