@@ -79,6 +79,7 @@ class ModuleCodegen:
             self.const_symbols[b.name] = sym
         self.funcs = {}
         self.offset_cache: dict = {}          # (offset expr, ranges) -> simplified offset
+        self.simplifiers: dict = {}           # frozenset of ranges -> Simplifier
         for f in lm.funcs:
             fnty = ir.FunctionType(I32, [PTR] * (len(f.params) + 1))
             fn = ir.Function(self.mod, fnty, func_symbol(f.name))

@@ -20,7 +20,7 @@ from compiler.ir import dtypes
 from compiler.loop.arith import bounds
 from compiler.loop.expr import (Binary, Broadcast, Call, Cast, FloatImm, IntImm, Load, Not, Ramp,
                                 Select, Var, binary)
-from compiler.loop.simplify import simplify
+from compiler.loop.simplify import Simplifier
 
 from .intrinsics import I1, I32, I64, splat_const, type_suffix, with_lanes
 
@@ -210,7 +210,13 @@ class ExprEmitter:
         key = (off, tuple((v, self.ranges.get(v)) for v in _index_vars(off)))
         cache = self.cg.offset_cache
         if key not in cache:
-            cache[key] = simplify(off, self.ranges)
+            # one Simplifier (and its memo of sub-expressions) per range context: the offsets
+            # of an unrolled tile share most of their terms
+            context = frozenset(self.ranges.items())
+            simplifier = self.cg.simplifiers.get(context)
+            if simplifier is None:
+                simplifier = self.cg.simplifiers[context] = Simplifier(self.ranges)
+            cache[key] = simplifier.simplify(off)
         return cache[key]
 
     def access(self, buf, indices, lanes: int):

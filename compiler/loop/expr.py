@@ -112,6 +112,32 @@ def _set(obj, **kw) -> None:
         object.__setattr__(obj, k, v)
 
 
+def _cached_hash(cls):
+    """Memoise the dataclass hash of an interior node: expressions are immutable, and the
+    simplifier's and codegen's memo tables would otherwise rehash whole trees at every lookup."""
+    field_hash = cls.__hash__
+
+    def __hash__(self):
+        h = self.__dict__.get("_hash")
+        if h is None:
+            h = field_hash(self)
+            object.__setattr__(self, "_hash", h)
+        return h
+    cls.__hash__ = __hash__
+    return cls
+
+
+_INT_LIMITS: dict = {}      # dtype -> (min, max); np.iinfo is slow and constants are many
+
+
+def _int_limits(dt: DType) -> tuple:
+    lim = _INT_LIMITS.get(dt)
+    if lim is None:
+        info = np.iinfo(dt.np_dtype)
+        lim = _INT_LIMITS[dt] = (int(info.min), int(info.max))
+    return lim
+
+
 # ---- leaves ------------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class IntImm(Expr):
@@ -127,8 +153,8 @@ class IntImm(Expr):
         if self.dtype is dtypes.bool_:
             v = 1 if v else 0
         else:
-            info = np.iinfo(self.dtype.np_dtype)
-            if not info.min <= v <= info.max:
+            lo, hi = _int_limits(self.dtype)
+            if not lo <= v <= hi:
                 raise ValueError(f"integer constant {v} does not fit in {self.dtype}")
         _set(self, value=v)
 
@@ -170,6 +196,7 @@ class Var(Expr):
 
 
 # ---- compound ------------------------------------------------------------------------------------
+@_cached_hash
 @dataclass(frozen=True)
 class Load(Expr):
     """Read `buffer[indices]`. A vector index (a Ramp or any vector) makes a vector load."""
@@ -185,6 +212,7 @@ class Load(Expr):
              lanes=max((i.lanes for i in idx), default=1))
 
 
+@_cached_hash
 @dataclass(frozen=True)
 class Binary(Expr):
     op: str
@@ -202,6 +230,7 @@ class Binary(Expr):
         _set(self, a=a, b=b, dtype=dt, lanes=max(a.lanes, b.lanes))
 
 
+@_cached_hash
 @dataclass(frozen=True)
 class Not(Expr):
     a: Expr
@@ -214,6 +243,7 @@ class Not(Expr):
         _set(self, a=a, dtype=dtypes.bool_, lanes=a.lanes)
 
 
+@_cached_hash
 @dataclass(frozen=True)
 class Select(Expr):
     """`cond ? t : f`; both arms are evaluated (no side effects, no guarded loads)."""
@@ -229,6 +259,7 @@ class Select(Expr):
         _set(self, cond=c, t=t, f=f, dtype=t.dtype, lanes=max(c.lanes, t.lanes, f.lanes))
 
 
+@_cached_hash
 @dataclass(frozen=True)
 class Cast(Expr):
     dtype: DType
@@ -241,6 +272,7 @@ class Cast(Expr):
         _set(self, dtype=dtypes.as_dtype(self.dtype), value=v, lanes=v.lanes)
 
 
+@_cached_hash
 @dataclass(frozen=True)
 class Call(Expr):
     """A math intrinsic (see compiler/loop/intrinsics.py); its type follows its first argument
@@ -258,6 +290,7 @@ class Call(Expr):
         _set(self, args=args, dtype=dt, lanes=lanes)
 
 
+@_cached_hash
 @dataclass(frozen=True)
 class Ramp(Expr):
     """The vector (base, base + stride, ..., base + (lanes-1) * stride) of integers."""
@@ -273,6 +306,7 @@ class Ramp(Expr):
              lanes=int(self.lanes))
 
 
+@_cached_hash
 @dataclass(frozen=True)
 class Broadcast(Expr):
     value: Expr
