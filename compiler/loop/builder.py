@@ -81,6 +81,14 @@ class IRBuilder:
         yield v
         self.emit_after_pop(lambda body: For(v, extent, body, kind))
 
+    @contextmanager
+    def scope(self):
+        """Statements whose lets and allocs end with the block (the lets of a long unrolled
+        sequence nest one inside the other; a scope per part keeps that nesting shallow)."""
+        self.frames.append(_Frame())
+        yield
+        self.emit(self._pop())
+
     def emit_after_pop(self, make) -> None:
         body = self._pop()
         self.emit(make(body))

@@ -9,7 +9,7 @@ from tests.lower.util import compile_graph, run_compiled
 
 from .random_graphs import random_graphs
 
-COMPILE_FUZZ = settings(max_examples=25, deadline=None,
+COMPILE_FUZZ = settings(max_examples=60, deadline=None,
                         suppress_health_check=[HealthCheck.too_slow])
 PIPELINES = {0: "", 2: "fold-constants,simplify,cse,dce,fuse,memory-plan",
              3: "fold-constants,simplify,cse,dce,layout,fold-constants,cse,dce,fuse,memory-plan"}

@@ -28,6 +28,7 @@ from .conv_layout_depthwise import lanes_mode, window_taps, window_tile_pixels, 
 PARALLEL_MIN_MACS = 1 << 18        # below this a thread team costs more than it saves
 MAX_TILE = 28                      # pixels per register tile
 MAX_LETS = 128                     # let nesting of one group of unrolled lanes
+STATIC = "static"                  # a border tile whose out-of-input columns are known statically
 
 
 class Geom:
@@ -229,8 +230,10 @@ class ConvEmitter:
         return cast(self.acc_dt, e) if self.convert else e
 
     # ---- one register tile: P vectors x T pixels from ow0 --------------------------------------
-    def tile(self, n, gi, vecs, oh, ow0, T: int, border: bool):
-        """border: a one-pixel tile whose kernel columns may leave the input (tested each)."""
+    def tile(self, n, gi, vecs, oh, ow0, T: int, border):
+        """border: True for a one-pixel tile whose kernel columns may leave the input (tested
+        each); STATIC for a tile at a constant ow0 whose pixels' columns outside the input are
+        left out when the code is generated."""
         b, g, lay, kc = self.b, self.g, self.lay, self.kc
         accs = [[b.alloc(kc.fresh("acc"), self.acc_dt, (v.width,)) for _ in range(T)]
                 for v in vecs]
@@ -259,12 +262,21 @@ class ConvEmitter:
     def columns(self, n, gi, vecs, accs, co, kh, ih, ow0, T, border):
         """The kernel columns of one kernel row (a loop), each tested when `border`."""
         b, g, kc = self.b, self.g, self.kc
+        if border is STATIC:
+            for kw in range(g.KW):
+                first = ow0.value * g.sw + kw * g.dw - g.pw
+                inside = [t for t in range(T) if 0 <= first + t * g.sw < g.W]
+                if inside:
+                    with b.scope():
+                        self.lane_steps(n, gi, vecs, accs, co, kh, const(kw), ih, const(first),
+                                        T, inside)
+            return
         with b.for_(kc.fresh("kw"), g.KW) as kw:
             iw = b.let(kc.fresh("iw"), ow0 * g.sw + kw * g.dw - g.pw)
             with maybe_if(b, iw.ge(0).logical_and(iw.lt(g.W)) if border else None):
                 self.lane_steps(n, gi, vecs, accs, co, kh, kw, ih, iw, T)
 
-    def lane_steps(self, n, gi, vecs, accs, co, kh, kw, ih, iw, T):
+    def lane_steps(self, n, gi, vecs, accs, co, kh, kw, ih, iw, T, pixels=None):
         """The unrolled input lanes of one kernel tap, lane by lane (so LLVM schedules the
         loads and fmas of a lane together): the accumulators are loaded, updated as lets (one
         fma each per lane; inputs and weights let-bound, read once each) and stored back once
@@ -280,16 +292,17 @@ class ConvEmitter:
         with maybe_loop(b, self.kc.fresh("ig"), used // c) as ig:
             vals = [[acc[lanes(0, v.width)] for acc in row] for v, row in zip(vecs, accs)]
             for j in range(c):
-                self.step(n, gi, vecs, vals, co, kh, kw, fold(ig * c + j), ih, iw, T)
+                self.step(n, gi, vecs, vals, co, kh, kw, fold(ig * c + j), ih, iw, T, pixels)
             for v, row, vrow in zip(vecs, accs, vals):
                 for acc, val in zip(row, vrow):
                     b.store(acc, (lanes(0, v.width),), val)
 
-    def step(self, n, gi, vecs, vals, co, kh, kw, i, ih, iw, T):
-        """One input lane: every accumulator value of the tile gets one more fma."""
+    def step(self, n, gi, vecs, vals, co, kh, kw, i, ih, iw, T, pixels=None):
+        """One input lane: every accumulator value of the tile (of `pixels` if given) gets one
+        more fma."""
         b, g, lay, kc = self.b, self.g, self.lay, self.kc
         wv = [b.let(kc.fresh("w"), self.load(lay.w_vec(v, co, i, kh, kw))) for v in vecs]
-        for t in range(T):
+        for t in (range(T) if pixels is None else pixels):
             cw = iw + t * g.sw
             if lay.lane_mode:
                 xs = [b.let(kc.fresh("x"), self.load(x_lanes(lay, n, v, co, i, ih, cw)))
@@ -308,21 +321,38 @@ class ConvEmitter:
         widths = [v.width for v in vecs]
         T = window_tile_pixels(self, widths) if self.lay.lane_mode else \
             self.s.tile_pixels(widths, False)
-        T = _fit(T, hi - lo)
-        ntiles, rem = divmod(hi - lo, T)
-        if ntiles == 1:
-            self.tile(n, gi, vecs, oh, const(lo), T, False)
-        elif ntiles > 1:
-            with b.for_(self.kc.fresh("tw"), ntiles) as tw:
-                self.tile(n, gi, vecs, oh, tw * T + lo, T, False)
-        if rem:
-            self.tile(n, gi, vecs, oh, const(lo + ntiles * T), rem, False)
+        plan = None if self.lay.lane_mode else static_border_tiles(g.OW, lo, hi, T)
+        if plan is not None:
+            # the border pixels go in full tiles at constant positions, their columns outside
+            # the input left out statically, instead of one tested pixel at a time
+            left, (a, z), right = plan
+            for ow0, width in left:
+                self.tile(n, gi, vecs, oh, const(ow0), width, STATIC)
+            self.interior(n, gi, vecs, oh, a, z, T)
+            for ow0, width in right:
+                self.tile(n, gi, vecs, oh, const(ow0), width, STATIC)
+            return
+        self.interior(n, gi, vecs, oh, lo, hi, T)
         nb = lo + g.OW - hi
         if nb:
             with b.for_(self.kc.fresh("bw"), nb) as j:
                 ow = j if lo == nb else (j + (hi - lo) if lo == 0 else
                                          select(j.lt(lo), j, j + (hi - lo)))
                 self.tile(n, gi, vecs, oh, ow, 1, True)
+
+    def interior(self, n, gi, vecs, oh, lo: int, hi: int, T: int):
+        """Pixels [lo, hi), every kernel column inside the input, in tiles of about T."""
+        if hi <= lo:
+            return
+        T = _fit(T, hi - lo)
+        ntiles, rem = divmod(hi - lo, T)
+        if ntiles == 1:
+            self.tile(n, gi, vecs, oh, const(lo), T, False)
+        elif ntiles > 1:
+            with self.b.for_(self.kc.fresh("tw"), ntiles) as tw:
+                self.tile(n, gi, vecs, oh, tw * T + lo, T, False)
+        if rem:
+            self.tile(n, gi, vecs, oh, const(lo + ntiles * T), rem, False)
 
     # ---- the whole convolution ------------------------------------------------------------------
     def run(self):
@@ -379,6 +409,30 @@ def maybe_loop(b, name, extent):
     else:
         with b.for_(name, extent, kind="unrolled") as v:
             yield v
+
+
+def static_border_tiles(OW: int, lo: int, hi: int, T: int):
+    """(left tiles, interior [a, z), right tiles) putting the border pixels (outside [lo, hi))
+    into tiles of at most T pixels at constant positions, or None (no border, or wider than a
+    tile). A row of at most 3 tiles is all static tiles of balanced widths."""
+    if lo == 0 and hi == OW:
+        return None
+    if OW <= 3 * T:
+        k = -(-OW // T)
+        base, extra = divmod(OW, k)
+        widths = [base + (1 if j < extra else 0) for j in range(k)]
+        starts = [sum(widths[:j]) for j in range(k)]
+        return list(zip(starts, widths)), (0, 0), []
+    if lo > T or OW - hi > T:
+        return None
+    # border tiles whose widths leave the interior a whole number of full tiles, as wide
+    # (and as even) as possible
+    pairs = [(wl, wr) for wl in range(max(1, lo), T + 1) for wr in range(max(1, OW - hi), T + 1)
+             if (OW - wl - wr) % T == 0]
+    if not pairs:
+        return None
+    wl, wr = max(pairs, key=lambda p: (min(p), sum(p)))
+    return [(0, wl)], (wl, OW - wr), [(OW - wr, wr)]
 
 
 def _fit(T: int, span: int) -> int:
