@@ -76,7 +76,7 @@ NCHWC_CASES = [
     ((1, 8, 5, 6, 8, 3), dict(auto_pad="SAME_UPPER", strides=[2, 2])),
     ((1, 8, 3, 3, 8, 5), dict(pads=[2, 2, 2, 2])),                          # no interior pixel
     ((2, 8, 5, 6, 40, 3), dict(pads=P1)),                                   # 5 blocks: a tail chunk
-    ((1, 16, 3, 56, 16, 3), dict(pads=P1)),              # wide row: static border tiles + loop
+    ((1, 16, 3, 14, 16, 3), dict(pads=P1)),              # 3 tiles: 2 static border tiles
     ((1, 16, 3, 29, 16, 3), dict(strides=[2, 2], pads=[1, 2, 1, 0])),       # odd, strided
     ((1, 16, 4, 11, 16, 5), dict(pads=[2, 2, 2, 2], dilations=[1, 2])),     # 2-pixel borders
 ]
@@ -215,24 +215,21 @@ def test_layout_pass_residual_block():
 
 
 def test_static_border_tiles_cover_the_row_once():
+    """A row with border pixels of at most 3 tiles is covered once by tiles of balanced widths
+    <= T at constant positions; other rows keep the per-pixel border loop."""
     for OW, lo, hi, T in [(OW, lo, hi, T) for OW in range(1, 70) for lo in range(3)
                           for hi in (OW, OW - 1, OW - 2) for T in (1, 4, 6) if lo <= hi]:
         _check_static_border_tiles(OW, lo, hi, T)
 
 
 def _check_static_border_tiles(OW, lo, hi, T):
-    """Border pixels (outside [lo, hi)) land in static tiles of <= T pixels; the interior span
-    lies inside [lo, hi) and is a whole number of tiles unless the row is all static."""
     plan = static_border_tiles(OW, lo, hi, T)
     if plan is None:
-        assert (lo == 0 and hi == OW) or lo > T or OW - hi > T or OW > 3 * T
+        assert (lo == 0 and hi == OW) or OW > 3 * T
         return
     left, (a, z), right = plan
     static = [(ow0, w) for ow0, w in left + right]
     covered = sorted(p for ow0, w in static for p in range(ow0, ow0 + w)) + list(range(a, z))
     assert sorted(covered) == list(range(OW))
-    assert all(1 <= w <= T for _, w in static)
-    assert lo <= a or a == z, "the interior starts inside the input"
-    assert z <= hi or a == z
-    if OW > 3 * T:
-        assert (z - a) % T == 0
+    assert all(1 <= w <= T for _, w in static) and max(w for _, w in static) - \
+        min(w for _, w in static) <= 1

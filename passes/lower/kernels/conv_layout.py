@@ -327,10 +327,12 @@ class ConvEmitter:
             # the input left out statically, instead of one tested pixel at a time
             left, (a, z), right = plan
             for ow0, width in left:
-                self.tile(n, gi, vecs, oh, const(ow0), width, STATIC)
+                self.tile(n, gi, vecs, oh, const(ow0), width,
+                          STATIC if ow0 < lo or ow0 + width > hi else False)
             self.interior(n, gi, vecs, oh, a, z, T)
             for ow0, width in right:
-                self.tile(n, gi, vecs, oh, const(ow0), width, STATIC)
+                self.tile(n, gi, vecs, oh, const(ow0), width,
+                          STATIC if ow0 < lo or ow0 + width > hi else False)
             return
         self.interior(n, gi, vecs, oh, lo, hi, T)
         nb = lo + g.OW - hi
@@ -412,27 +414,17 @@ def maybe_loop(b, name, extent):
 
 
 def static_border_tiles(OW: int, lo: int, hi: int, T: int):
-    """(left tiles, interior [a, z), right tiles) putting the border pixels (outside [lo, hi))
-    into tiles of at most T pixels at constant positions, or None (no border, or wider than a
-    tile). A row of at most 3 tiles is all static tiles of balanced widths."""
-    if lo == 0 and hi == OW:
+    """(left tiles, interior [a, z), right tiles) for a row with border pixels (outside
+    [lo, hi)) of at most 3 tiles: all of it in tiles at constant positions, of balanced widths
+    <= T, or None. Wider rows keep their border pixels one at a time: a few percent of their
+    pixels, not worth the larger code (compile time) of static border tiles."""
+    if (lo == 0 and hi == OW) or OW > 3 * T:
         return None
-    if OW <= 3 * T:
-        k = -(-OW // T)
-        base, extra = divmod(OW, k)
-        widths = [base + (1 if j < extra else 0) for j in range(k)]
-        starts = [sum(widths[:j]) for j in range(k)]
-        return list(zip(starts, widths)), (0, 0), []
-    if lo > T or OW - hi > T:
-        return None
-    # border tiles whose widths leave the interior a whole number of full tiles, as wide
-    # (and as even) as possible
-    pairs = [(wl, wr) for wl in range(max(1, lo), T + 1) for wr in range(max(1, OW - hi), T + 1)
-             if (OW - wl - wr) % T == 0]
-    if not pairs:
-        return None
-    wl, wr = max(pairs, key=lambda p: (min(p), sum(p)))
-    return [(0, wl)], (wl, OW - wr), [(OW - wr, wr)]
+    k = -(-OW // T)
+    base, extra = divmod(OW, k)
+    widths = [base + (1 if j < extra else 0) for j in range(k)]
+    starts = [sum(widths[:j]) for j in range(k)]
+    return list(zip(starts, widths)), (0, 0), []
 
 
 def _fit(T: int, span: int) -> int:
