@@ -14,21 +14,20 @@ import os
 import subprocess
 import sys
 import time
+from abc import ABC, abstractmethod
 
 import numpy as np
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
-class Engine:
+class Engine(ABC):
     name = "?"
 
+    @abstractmethod
     def __call__(self) -> float:
-        raise NotImplementedError
-
-    def outputs(self) -> list:
-        """One inference's outputs (numpy arrays, in the model's output order)."""
-        raise NotImplementedError
+        """Run one inference; the seconds it took. (Engines whose results are compared also
+        have outputs(): one inference's outputs, numpy arrays in the model's output order.)"""
 
     def close(self) -> None:
         pass

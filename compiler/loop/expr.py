@@ -113,8 +113,7 @@ def _set(obj, **kw) -> None:
 
 
 def _cached_hash(cls):
-    """Memoise the dataclass hash of an interior node: expressions are immutable, and the
-    simplifier's and codegen's memo tables would otherwise rehash whole trees at every lookup."""
+    """Memoise an interior node's hash (memo tables would rehash whole trees per lookup)."""
     field_hash = cls.__hash__
 
     def __hash__(self):
@@ -131,11 +130,9 @@ _INT_LIMITS: dict = {}      # dtype -> (min, max); np.iinfo is slow and constant
 
 
 def _int_limits(dt: DType) -> tuple:
-    lim = _INT_LIMITS.get(dt)
-    if lim is None:
-        info = np.iinfo(dt.np_dtype)
-        lim = _INT_LIMITS[dt] = (int(info.min), int(info.max))
-    return lim
+    if dt not in _INT_LIMITS:
+        _INT_LIMITS[dt] = (int(np.iinfo(dt.np_dtype).min), int(np.iinfo(dt.np_dtype).max))
+    return _INT_LIMITS[dt]
 
 
 # ---- leaves ------------------------------------------------------------------------------------

@@ -6,6 +6,7 @@ or by an inlined compute rule (TVM's compute_inline): then `ref[idx]` is the pro
 expression at idx and no memory is touched."""
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from typing import Callable, Optional
 
 import numpy as np
@@ -20,7 +21,7 @@ def _idx(idx) -> tuple:
     return tuple(as_expr(i) for i in idx)
 
 
-class TensorRef:
+class TensorRef(ABC):
     buffer: Optional[Buffer] = None
     value: Optional[np.ndarray] = None
 
@@ -46,8 +47,9 @@ class TensorRef:
             raise IndexError(f"{self!r}: {len(idx)} indices for rank {self.rank}")
         return self.load(idx)
 
+    @abstractmethod
     def load(self, idx: tuple) -> Expr:
-        raise NotImplementedError(type(self).__name__)
+        """The element at a full index tuple."""
 
     def load_clamped(self, idx) -> Expr:
         """The element at idx with every index clamped into [0, dim) (for select arms)."""
