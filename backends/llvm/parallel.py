@@ -21,7 +21,6 @@ from compiler.loop.visitor import buffers_used, free_vars
 from .intrinsics import I32, I64
 
 PTR = ir.PointerType()
-CHUNKS_PER_THREAD = 1     # chunks = threads x this
 VOID = ir.VoidType()
 
 
@@ -81,8 +80,7 @@ def emit_parallel(em, s) -> None:
     tb = sub.b
     nthr = tb.sext(tb.call(_declare(mod, "omp_get_num_threads", I32, []), []), I64)
     n = ir.Constant(I64, s.extent)
-    pieces = tb.mul(nthr, ir.Constant(I64, CHUNKS_PER_THREAD))
-    chunk = tb.sdiv(tb.add(n, tb.sub(pieces, ir.Constant(I64, 1))), pieces)
+    chunk = tb.sdiv(tb.add(n, tb.sub(nthr, ir.Constant(I64, 1))), nthr)
     grab, done = sub.new_block("par.grab"), sub.new_block("par.done")
     tb.branch(grab)
     tb.position_at_end(grab)
